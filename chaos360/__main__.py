@@ -1,0 +1,5 @@
+import sys
+
+from chaos360.cli import main
+
+sys.exit(main())

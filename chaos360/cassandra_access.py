@@ -1,0 +1,24 @@
+"""Host-side Cassandra sessions that reach every node through its port published on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from agent360.cassandra_endpoints import build_cluster
+from cassandra.cluster import Cluster, Session
+
+from chaos360.inventory import Inventory
+
+
+def loopback_map(inventory: Inventory) -> dict[str, tuple[str, int]]:
+    return {node.ip: ("127.0.0.1", node.host_ports["cql"]) for node in inventory.by_role("cassandra")}
+
+
+@contextmanager
+def host_cluster(inventory: Inventory, datacenter: str = "dc1") -> Iterator[Session]:
+    cluster: Cluster = build_cluster(loopback_map(inventory), datacenter)
+    try:
+        yield cluster.connect()
+    finally:
+        cluster.shutdown()

@@ -1,0 +1,215 @@
+"""Bring the lab up, report on it and take it down: Docker containers started with testcontainers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from concurrent.futures import ThreadPoolExecutor
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+from docker.types import IPAMConfig, IPAMPool
+
+from chaos360 import inventory as inventory_store
+from chaos360.errors import LabError, UsageError
+from chaos360.inventory import Inventory, InventoryInstance
+from chaos360.progress import Progress
+from lab import build, schema
+from lab.containers import LABEL_CONFIG, LABEL_LAB, ContainerSpec, build_container, container_spec
+from lab.readiness import run_checks, wait_until
+from lab.topology import Instance, LabSettings, Role, Topology, plan
+
+READY_TIMEOUT_S = 240
+STAGES: tuple[tuple[Role, ...], ...] = (
+    (Role.CASSANDRA, Role.REDIS, Role.TOXIPROXY),
+    (Role.SENTINEL,),
+    (Role.APP, Role.LB, Role.PROMETHEUS),
+)
+
+
+def docker_client() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except docker.errors.DockerException as error:
+        reason = str(error).split("(")[0].strip() or error.__class__.__name__
+        raise UsageError(f"Docker daemon not reachable ({reason}); start it with scripts/setup.sh") from None
+    return client
+
+
+def network_name(lab_id: str) -> str:
+    return f"{lab_id}-net"
+
+
+def _config_hash(specs: list[ContainerSpec]) -> str:
+    payload = json.dumps([[s.instance.name, s.image, s.command, s.env] for s in specs], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def lab_containers(client: docker.DockerClient, lab_id: str) -> dict[str, Container]:
+    found = client.containers.list(all=True, filters={"label": f"{LABEL_LAB}={lab_id}"})
+    return {c.name: c for c in found}
+
+
+def _ensure_network(client: docker.DockerClient, settings: LabSettings) -> None:
+    name = network_name(settings.lab_id)
+    existing = client.networks.list(names=[name])
+    if existing:
+        return
+    ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=settings.subnet)])
+    try:
+        client.networks.create(name, driver="bridge", ipam=ipam, labels={LABEL_LAB: settings.lab_id})
+    except docker.errors.APIError as error:
+        raise UsageError(f"cannot create network {name} on {settings.subnet}: {error.explanation}") from None
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _check_ports(instances: list[Instance]) -> None:
+    for instance in instances:
+        for port_name, port in instance.host_ports.items():
+            if not _port_free(port):
+                raise UsageError(
+                    f"port 127.0.0.1:{port} ({instance.name} {port_name}) is already taken; "
+                    "free it or choose another --port-base"
+                )
+
+
+def _check_images(tags: dict[str, str]) -> None:
+    missing = [tag for tag in tags.values() if not build.image_exists(tag)]
+    if missing:
+        raise UsageError(f"image {missing[0]} is missing; run `chaos360 lab build` first")
+
+
+def _check_reusable(existing: dict[str, Container], config_hash: str, lab_id: str) -> None:
+    for name, container in existing.items():
+        if container.labels.get(LABEL_CONFIG) != config_hash:
+            raise UsageError(
+                f"lab {lab_id} runs with another configuration ({name}); run `chaos360 lab down` first"
+            )
+
+
+def _start_one(spec: ContainerSpec, settings: LabSettings, config_hash: str,
+               existing: dict[str, Container]) -> str:
+    name = spec.instance.container_name(settings.lab_id)
+    current = existing.get(name)
+    if current is not None and current.status == "running":
+        return f"{spec.instance.name} reused"
+    if current is not None:
+        current.start()
+        return f"{spec.instance.name} restarted"
+    container = build_container(spec, settings.lab_id, network_name(settings.lab_id), config_hash)
+    try:
+        container.start()
+    except (TimeoutError, RuntimeError) as error:
+        raise LabError(f"{spec.instance.name} did not start: {str(error).splitlines()[0][:300]}") from None
+    return f"{spec.instance.name} started"
+
+
+def _start_stage(specs: list[ContainerSpec], settings: LabSettings, config_hash: str,
+                 existing: dict[str, Container], progress: Progress) -> None:
+    with ThreadPoolExecutor(max_workers=len(specs)) as pool:
+        for message in pool.map(lambda s: _start_one(s, settings, config_hash, existing), specs):
+            progress.step(message)
+
+
+def to_inventory(topology: Topology, tags: dict[str, str]) -> Inventory:
+    settings = topology.settings
+    instances = tuple(
+        InventoryInstance(
+            name=i.name, role=i.role.value, zone=i.zone, container=i.container_name(settings.lab_id),
+            ip=i.ip, ports=i.container_ports, host_ports=i.host_ports,
+        )
+        for i in topology.instances
+    )
+    return Inventory(
+        lab_id=settings.lab_id, profile=settings.profile.value, network=network_name(settings.lab_id),
+        subnet=settings.subnet, images=tags, instances=instances,
+        settings={
+            "sentinel_down_after_ms": settings.sentinel_down_after_ms,
+            "sentinel_failover_timeout_ms": settings.sentinel_failover_timeout_ms,
+            "port_base": settings.port_base,
+        },
+    )
+
+
+def up(settings: LabSettings, progress: Progress) -> Inventory:
+    """Start (or reuse) every container and return only when the whole stack is ready."""
+    client = docker_client()
+    topology = plan(settings)
+    tags = build.image_tags()
+    _check_images(tags)
+    specs = [container_spec(topology, i, tags) for i in topology.instances]
+    config_hash = _config_hash(specs)
+    existing = lab_containers(client, settings.lab_id)
+    _check_reusable(existing, config_hash, settings.lab_id)
+    _check_ports([s.instance for s in specs if s.instance.container_name(settings.lab_id) not in existing])
+    _ensure_network(client, settings)
+    inventory = to_inventory(topology, tags)
+    for stage in STAGES:
+        if Role.APP in stage:
+            schema.ensure(inventory, progress)
+        stage_specs = [s for s in specs if s.instance.role in stage]
+        _start_stage(stage_specs, settings, config_hash, existing, progress)
+    wait_until(lambda: run_checks(inventory), READY_TIMEOUT_S, progress)
+    path = inventory_store.save(inventory)
+    progress.step(f"lab {settings.lab_id} ({settings.profile}) is ready; inventory at {path}")
+    return inventory
+
+
+def down(lab_id: str, progress: Progress) -> int:
+    client = docker_client()
+    containers = lab_containers(client, lab_id)
+    with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
+        list(pool.map(lambda c: c.remove(force=True, v=True), containers.values()))
+    for network in client.networks.list(names=[network_name(lab_id)]):
+        network.remove()
+    inventory_store.inventory_path(lab_id).unlink(missing_ok=True)
+    progress.step(f"removed {len(containers)} containers of lab {lab_id}")
+    return len(containers)
+
+
+def instance_states(client: docker.DockerClient, inventory: Inventory) -> dict[str, dict[str, object]]:
+    containers = lab_containers(client, inventory.lab_id)
+    states: dict[str, dict[str, object]] = {}
+    for instance in inventory.instances:
+        container = containers.get(instance.container)
+        if container is None:
+            states[instance.name] = {"state": "missing", "restarts": 0}
+            continue
+        attrs = container.attrs["State"]
+        states[instance.name] = {
+            "state": "paused" if attrs.get("Paused") else container.status,
+            "restarts": container.attrs.get("RestartCount", 0),
+            "started_at": attrs.get("StartedAt"),
+        }
+    return states
+
+
+def status(lab_id: str) -> dict[str, object]:
+    """The inventory with each instance's container state and the readiness checks."""
+    client = docker_client()
+    inventory = inventory_store.load(lab_id)
+    states = instance_states(client, inventory)
+    checks = run_checks(inventory)
+    instances = [
+        {**i.model_dump(), **states[i.name]} for i in inventory.instances
+    ]
+    return {
+        "lab_id": lab_id,
+        "profile": inventory.profile,
+        "ready": all(c.ok for c in checks),
+        "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+        "instances": instances,
+        "images": inventory.images,
+    }

@@ -1,0 +1,160 @@
+"""Host-side checks that the whole lab is ready, each returning plain data: ok plus a one-line detail."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import docker
+import redis
+
+from chaos360.errors import LabError
+from chaos360.inventory import Inventory
+from chaos360.progress import Progress
+from lab.configs import MASTER_NAME
+
+HTTP_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _http_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as response:
+        return str(response.read().decode())
+
+
+def haproxy_backends(inventory: Inventory) -> dict[str, str]:
+    """Status of every app server as HAProxy's health checks see it (UP, DOWN, MAINT...)."""
+    lb = inventory.by_role("lb")[0]
+    text = _http_text(f"http://127.0.0.1:{lb.host_ports['stats']}/stats;csv")
+    rows = csv.DictReader(io.StringIO(text.lstrip("# ")))
+    return {
+        row["svname"]: row["status"]
+        for row in rows
+        if row["pxname"] == "agent360" and row["svname"] not in ("FRONTEND", "BACKEND")
+    }
+
+
+def check_haproxy(inventory: Inventory) -> Check:
+    try:
+        backends = haproxy_backends(inventory)
+    except OSError as error:
+        return Check("haproxy", False, f"stats unreachable: {error}")
+    expected = {i.name for i in inventory.by_role("app")}
+    up = {name for name, status in backends.items() if status.startswith("UP")}
+    return Check("haproxy", expected <= up, f"{len(up & expected)}/{len(expected)} app backends UP")
+
+
+def sentinel_view(host_port: int) -> dict[str, str | int]:
+    client = redis.Redis("127.0.0.1", host_port, socket_timeout=HTTP_TIMEOUT_S, decode_responses=True)
+    try:
+        master = client.execute_command("SENTINEL", "MASTER", MASTER_NAME)
+        info = dict(zip(master[::2], master[1::2], strict=False)) if isinstance(master, list) else master
+        return {
+            "master": f"{info['ip']}:{info['port']}",
+            "replicas": int(info["num-slaves"]),
+            "sentinels": int(info["num-other-sentinels"]) + 1,
+            "flags": str(info["flags"]),
+        }
+    finally:
+        client.close()
+
+
+def check_sentinels(inventory: Inventory) -> Check:
+    sentinels = inventory.by_role("sentinel")
+    views = []
+    for sentinel in sentinels:
+        try:
+            views.append(sentinel_view(sentinel.host_ports["sentinel"]))
+        except (redis.RedisError, OSError) as error:
+            return Check("sentinel", False, f"{sentinel.name} unreachable: {error}")
+    masters = {v["master"] for v in views}
+    wanted_replicas = len(inventory.by_role("redis")) - 1
+    ok = (
+        len(masters) == 1
+        and all(v["replicas"] == wanted_replicas and v["sentinels"] == len(sentinels) for v in views)
+        and all(v["flags"] == "master" for v in views)
+    )
+    detail = f"master {sorted(masters)}, replicas {[v['replicas'] for v in views]}, " \
+             f"sentinels {[v['sentinels'] for v in views]}"
+    return Check("sentinel", ok, detail)
+
+
+def cassandra_node_states(inventory: Inventory) -> dict[str, str]:
+    """`nodetool status` of the first running node: address -> two-letter state (UN, DN, ...)."""
+    client = docker.from_env()
+    for node in inventory.by_role("cassandra"):
+        try:
+            container = client.containers.get(node.container)
+            if container.status != "running":
+                continue
+            result = container.exec_run(["nodetool", "status"])
+        except docker.errors.DockerException:
+            continue
+        if result.exit_code == 0:
+            return _parse_nodetool(result.output.decode())
+    return {}
+
+
+def _parse_nodetool(text: str) -> dict[str, str]:
+    states = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and len(parts[0]) == 2 and parts[0][0] in "UD" and parts[0][1] in "NLJM":
+            states[parts[1]] = parts[0]
+    return states
+
+
+def check_cassandra(inventory: Inventory) -> Check:
+    states = cassandra_node_states(inventory)
+    nodes = inventory.by_role("cassandra")
+    up = [n.name for n in nodes if states.get(n.ip) == "UN"]
+    return Check("cassandra", len(up) == len(nodes), f"{len(up)}/{len(nodes)} nodes UN")
+
+
+def check_prometheus(inventory: Inventory) -> Check:
+    prometheus = inventory.by_role("prometheus")[0]
+    base = f"http://127.0.0.1:{prometheus.host_ports['http']}"
+    try:
+        targets = json.loads(_http_text(f"{base}/api/v1/targets?state=active"))["data"]["activeTargets"]
+        rules = json.loads(_http_text(f"{base}/api/v1/rules"))["data"]["groups"]
+    except (OSError, ValueError, KeyError) as error:
+        return Check("prometheus", False, f"API unreachable: {error}")
+    up = sum(1 for t in targets if t["health"] == "up")
+    rule_names = sorted(r["name"] for g in rules for r in g["rules"])
+    ok = up == len(inventory.by_role("app")) and {"HighErrorRate", "PodRestart"} <= set(rule_names)
+    return Check("prometheus", ok, f"{up}/{len(targets)} targets up, rules {rule_names}")
+
+
+ALL_CHECKS = (check_sentinels, check_cassandra, check_haproxy, check_prometheus)
+
+
+def run_checks(inventory: Inventory) -> list[Check]:
+    return [check(inventory) for check in ALL_CHECKS]
+
+
+def wait_until(predicate: Callable[[], list[Check]], timeout_s: float, progress: Progress) -> list[Check]:
+    """Poll the checks until all pass; report each change of the failing set."""
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while True:
+        checks = predicate()
+        failing = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)
+        if not failing:
+            return checks
+        if failing != last:
+            progress.step(f"waiting: {failing}")
+            last = failing
+        if time.monotonic() > deadline:
+            raise LabError(f"lab not ready after {timeout_s:.0f}s: {failing}")
+        time.sleep(1.0)
