@@ -87,6 +87,21 @@ def _cmd_lab_down(args: argparse.Namespace) -> int:
     return ExitCode.PASS
 
 
+def _cmd_lab_smoke(args: argparse.Namespace) -> int:
+    from chaos360 import inventory as inventory_store
+    from chaos360 import smoke
+
+    if args.tasks < 1 or args.tasks > 100_000:
+        raise UsageError(f"--tasks {args.tasks}: expected 1..100000")
+    lab = inventory_store.load(args.lab_id)
+    result = smoke.run(lab.host_url("lb"), tasks=args.tasks)
+    for failure in result.failures[:10]:
+        print(f"  {failure}", file=sys.stderr)
+    print(f"smoke: {result.created}/{args.tasks} tasks created, {result.read_back} read back, "
+          f"p95 latency {result.p95_latency_s * 1000:.0f} ms: {'PASS' if result.ok else 'FAIL'}")
+    return ExitCode.PASS if result.ok else ExitCode.FAILED
+
+
 def _add_lab_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default=Profile.HA.value, choices=[p.value for p in Profile])
     parser.add_argument("--subnet", default=LabSettings.subnet)
@@ -114,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = lab_commands.add_parser("status", help="inventory and health of the running lab")
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=_cmd_lab_status)
+    smoke = lab_commands.add_parser("smoke", help="create tasks through the load balancer and read them back")
+    smoke.add_argument("--tasks", type=int, default=200)
+    smoke.set_defaults(handler=_cmd_lab_smoke)
     down = lab_commands.add_parser("down", help="remove every container of the lab")
     down.set_defaults(handler=_cmd_lab_down)
     return parser

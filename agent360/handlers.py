@@ -1,0 +1,102 @@
+"""HTTP handlers; failures are turned into 400/503 answers by the app's middleware."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from aiohttp import web
+
+from agent360 import metrics
+from agent360.config import Config
+from agent360.errors import DependencyError
+from agent360.stores import Cache, Database
+from agent360.tasks import format_timestamp, new_task, parse_limit, validate_id
+
+CONFIG: web.AppKey[Config] = web.AppKey("config")
+CACHE: web.AppKey[Cache] = web.AppKey("cache")
+DATABASE: web.AppKey[Database] = web.AppKey("database")
+
+
+async def health(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    return web.json_response({"status": "ok", "zone": config.zone, "version": config.version})
+
+
+async def ready(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    if config.ready_checks == "none":
+        return web.json_response({"status": "ready", "checks": "disabled"})
+    timeout = config.ready_timeout
+    redis, cassandra = await asyncio.gather(
+        _check(request.app[CACHE].ping(timeout), timeout), _check(request.app[DATABASE].ping(timeout), timeout)
+    )
+    checks = {"redis": redis, "cassandra": cassandra}
+    failed = [name for name, result in checks.items() if result != "ok"]
+    body = {"status": "not ready" if failed else "ready", "checks": checks, "failed": failed}
+    return web.json_response(body, status=503 if failed else 200)
+
+
+async def _check(probe: Awaitable[None], timeout: float) -> str:
+    try:
+        await asyncio.wait_for(probe, timeout)
+    except DependencyError as error:
+        return error.message
+    except TimeoutError:
+        return f"timed out after {timeout:g}s"
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    return "ok"
+
+
+async def metrics_text(request: web.Request) -> web.Response:
+    return web.Response(body=metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE})
+
+
+async def create_task(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        return _error(400, "body is not valid JSON")
+    task = new_task(request.match_info["agent_id"], body)
+    await request.app[DATABASE].insert_task(task)
+    cache = request.app[CACHE]
+    await cache.cache_task(task)
+    await cache.append_event(task, "created")
+    created = {"agent_id": task.agent_id, "task_id": task.task_id, "created_at": format_timestamp(task.created_at)}
+    return web.json_response(created, status=201)
+
+
+async def get_task(request: web.Request) -> web.Response:
+    agent_id = validate_id(request.match_info["agent_id"], "agent_id")
+    task_id = validate_id(request.match_info["task_id"], "task_id")
+    try:
+        cached = await request.app[CACHE].get_task(agent_id, task_id)
+    except DependencyError:
+        cached = None
+    if cached is not None:
+        return web.json_response({**cached, "source": "cache"})
+    task = await request.app[DATABASE].get_task(agent_id, task_id)
+    if task is None:
+        return _error(404, "task not found")
+    return web.json_response({**task.to_json(), "source": "db"})
+
+
+async def list_tasks(request: web.Request) -> web.Response:
+    agent_id = validate_id(request.match_info["agent_id"], "agent_id")
+    limit = parse_limit(request.query.get("limit"))
+    tasks = await request.app[DATABASE].list_tasks(agent_id, limit)
+    return web.json_response({"tasks": [task.to_json() for task in tasks]})
+
+
+def _error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+def dependency_error(error: DependencyError) -> web.Response:
+    return _error(503, error.message, dependency=error.dependency)
+
+
+def bad_request(message: str) -> web.Response:
+    return _error(400, message)

@@ -1,0 +1,165 @@
+"""Redis access: the task cache and the event stream, through Sentinel (or one fixed address)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from agent360.config import Address, Config
+from agent360.errors import DependencyError
+from agent360.retry import RetryPolicy, run_once, with_retries
+from agent360.tasks import Task, cache_key
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DEPENDENCY = "redis"
+STREAM = "agent360:events"
+STREAM_MAXLEN = 100_000
+TASK_TTL_S = 3600
+SENTINEL_TIMEOUT_S = 0.5
+CACHE_READ_TIMEOUT_CAP_S = 0.5
+MASTER_WATCH_INTERVAL_S = 1.0
+
+
+def translate(address: Sequence[Any], address_map: Mapping[Address, Address]) -> Address:
+    """Where to connect for a node that Sentinel reports at `address` (unmapped: as reported)."""
+    reported = (str(address[0]), int(address[1]))
+    return address_map.get(reported, reported)
+
+
+class MappedSentinel(Sentinel):
+    """A Sentinel whose reported master and replica addresses go through an address map (Toxiproxy)."""
+
+    def __init__(self, sentinels: Sequence[Address], address_map: Mapping[Address, Address], **kwargs: Any) -> None:
+        super().__init__(sentinels, **kwargs)
+        self.address_map = address_map
+
+    async def discover_master(self, service_name: str) -> Address:
+        return translate(await super().discover_master(service_name), self.address_map)
+
+    async def discover_slaves(self, service_name: str) -> list[Address]:
+        return [translate(a, self.address_map) for a in await super().discover_slaves(service_name)]
+
+
+def _no_retry() -> Retry:
+    """redis-py's own retries are off: the service retries on its own terms (AGENT360_RETRIES)."""
+    return Retry(NoBackoff(), 0)
+
+
+def _socket_kwargs(timeout: float) -> dict[str, Any]:
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": _no_retry()}
+
+
+def build_client(config: Config) -> tuple[Redis, MappedSentinel | None]:
+    """The master client; in sentinel mode it re-resolves the master on every new connection."""
+    kwargs = _socket_kwargs(config.request_timeout)
+    if config.redis_mode == "direct":
+        host, port = config.redis_direct
+        return Redis(host=host, port=port, **kwargs), None
+    sentinel = MappedSentinel(
+        config.sentinels, config.redis_address_map, sentinel_kwargs=_socket_kwargs(SENTINEL_TIMEOUT_S)
+    )
+    return sentinel.master_for(config.redis_master_name, **kwargs), sentinel
+
+
+async def _guarded(awaitable: Awaitable[T]) -> T:
+    """Await a redis-py call, turning its failures into DependencyErrors."""
+    try:
+        return await awaitable
+    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+        raise DependencyError(DEPENDENCY, _describe(error), retryable=True) from error
+    except RedisError as error:
+        raise DependencyError(DEPENDENCY, _describe(error)) from error
+
+
+_CLIENT_REPR = re.compile(r"<redis\.asyncio\.client\.Redis\(.*?,host=([^,]+),port=(\d+),.*?\)>\)>\)>")
+MAX_MESSAGE = 400
+
+
+def _describe(error: BaseException) -> str:
+    """The error in one short line (Sentinel errors embed whole client reprs: keep only host:port)."""
+    text = _CLIENT_REPR.sub(r"sentinel \1:\2", str(error))
+    return (f"{type(error).__name__}: {text}" if text else type(error).__name__)[:MAX_MESSAGE]
+
+
+class RedisStore:
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._policy = RetryPolicy(config.retries, config.request_timeout)
+        self._client, self._sentinel = build_client(config)
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._sentinel is not None:
+            self._watcher = asyncio.create_task(self._watch_master(), name="redis-master-watch")
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        with contextlib.suppress(Exception):
+            await self._client.aclose()
+        if self._sentinel is not None:
+            for client in self._sentinel.sentinels:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+
+    async def ping(self, timeout: float) -> None:
+        await run_once(DEPENDENCY, timeout, lambda: _guarded(self._client.ping()))
+
+    async def cache_task(self, task: Task) -> None:
+        value = json.dumps(task.to_json(), separators=(",", ":"), ensure_ascii=False)
+        key = cache_key(task.agent_id, task.task_id)
+        await self._retrying(lambda: _guarded(self._client.set(key, value, ex=TASK_TTL_S)))
+
+    async def append_event(self, task: Task, kind: str) -> None:
+        fields: dict[Any, Any] = {"agent_id": task.agent_id, "task_id": task.task_id, "kind": kind}
+        await self._retrying(
+            lambda: _guarded(self._client.xadd(STREAM, fields, maxlen=STREAM_MAXLEN, approximate=True))
+        )
+
+    async def get_task(self, agent_id: str, task_id: str) -> dict[str, Any] | None:
+        """One short attempt: on a miss or an error the caller reads Cassandra instead."""
+        timeout = min(self._config.request_timeout, CACHE_READ_TIMEOUT_CAP_S)
+        key = cache_key(agent_id, task_id)
+        raw = await run_once(DEPENDENCY, timeout, lambda: _guarded(self._client.get(key)))
+        if raw is None:
+            return None
+        try:
+            return cast(dict[str, Any], json.loads(raw))
+        except ValueError:
+            raise DependencyError(DEPENDENCY, f"unreadable cache entry {key}") from None
+
+    async def _retrying(self, operation: Callable[[], Awaitable[Any]]) -> None:
+        await with_retries(DEPENDENCY, self._policy, operation, on_retry=self._drop_idle_connections)
+
+    async def _drop_idle_connections(self) -> None:
+        """Pooled connections may point at a dead or demoted master: make the retry connect afresh."""
+        with contextlib.suppress(Exception):
+            await self._client.connection_pool.disconnect(inuse_connections=False)
+
+    async def _watch_master(self) -> None:
+        """Ask Sentinel for the master every second, so connections to a demoted one are dropped early."""
+        pool = cast(SentinelConnectionPool, self._client.connection_pool)
+        while True:
+            await asyncio.sleep(MASTER_WATCH_INTERVAL_S)
+            try:
+                async with asyncio.timeout(self._config.request_timeout):
+                    await pool.get_master_address()
+            except Exception as error:  # the next request reports it; this loop must live on
+                log.debug("redis master watch: %s", _describe(error))

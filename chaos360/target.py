@@ -1,0 +1,85 @@
+"""The target interface: what actions and probes may ask of a system, whatever runs it (Docker lab, Kubernetes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from chaos360.inventory import Inventory
+
+
+class Target(Protocol):
+    """Primitives on instances named in the inventory. Each returns plain evidence."""
+
+    inventory: Inventory
+
+    def kill(self, name: str) -> int:
+        """Crash the instance; it comes back as a pod's container would. Returns the killed process id."""
+
+    def stop(self, name: str, timeout_s: int = 2) -> None:
+        """Take the instance down until `start`."""
+
+    def start(self, name: str) -> None:
+        """Bring a stopped or paused instance back; a no-op when it runs."""
+
+    def pause(self, name: str) -> None:
+        """Freeze every process of the instance until `resume`."""
+
+    def resume(self, name: str) -> None: ...
+
+    def is_running(self, name: str) -> bool: ...
+
+    def restart_count(self, name: str) -> int: ...
+
+    def isolate(self, zone: str) -> list[str]:
+        """Drop traffic between the zone's instances and every other zone, both ways. Returns the instances cut."""
+
+    def rejoin(self, zone: str) -> list[str]: ...
+
+    def isolation_rules(self, name: str) -> list[str]:
+        """The chaos360 packet-filter rules present in the instance's network namespace."""
+
+    def add_toxic(self, sidecar: str, proxy: str, toxic: ToxicSpec) -> str:
+        """Degrade one proxied link; returns the toxic's name."""
+
+    def remove_toxic(self, sidecar: str, proxy: str, toxic_name: str) -> None: ...
+
+    def set_proxy_enabled(self, sidecar: str, proxy: str, enabled: bool) -> None: ...
+
+    def toxics(self, sidecar: str) -> dict[str, list[str]]:
+        """Proxy name -> toxic names present, plus disabled proxies under the key '<proxy>:disabled'."""
+
+    def exec(self, name: str, command: list[str]) -> tuple[int, str]: ...
+
+
+TOXIC_ATTRIBUTES = {
+    "latency": ("latency", "jitter"),
+    "bandwidth": ("rate",),
+    "timeout": ("timeout",),
+    "reset_peer": ("timeout",),
+    "slow_close": ("delay",),
+    "limit_data": ("bytes",),
+}
+
+
+@dataclass(frozen=True)
+class ToxicSpec:
+    """A Toxiproxy toxic as data: kind, direction, share of connections, and its attributes."""
+
+    kind: str
+    stream: str = "downstream"
+    toxicity: float = 1.0
+    attributes: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in TOXIC_ATTRIBUTES:
+            raise ValueError(f"toxic kind {self.kind!r} is not one of {sorted(TOXIC_ATTRIBUTES)}")
+        if self.stream not in ("upstream", "downstream"):
+            raise ValueError(f"toxic stream {self.stream!r} must be upstream or downstream")
+        if not 0.0 <= self.toxicity <= 1.0:
+            raise ValueError(f"toxicity {self.toxicity} must be within 0..1")
+        for key, value in self.attributes:
+            if key not in TOXIC_ATTRIBUTES[self.kind]:
+                raise ValueError(f"toxic {self.kind} has no attribute {key!r}")
+            if not 0 <= value <= 3_600_000:
+                raise ValueError(f"toxic attribute {key}={value} is out of range")

@@ -1,0 +1,193 @@
+"""The lab as a fault target: container primitives addressed by inventory name, never outside the lab."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import docker
+from docker.models.containers import Container
+
+from chaos360.errors import LabError, UsageError
+from chaos360.inventory import Inventory, InventoryInstance
+from chaos360.ledger import Undo
+from chaos360.target import ToxicSpec
+from lab.containers import LABEL_LAB
+
+RULE_COMMENT = "chaos360-isolation"
+TOXIPROXY_TIMEOUT_S = 3.0
+
+
+class DockerLabTarget:
+    """Crash, stop and start lab instances; every call checks the container belongs to this lab."""
+
+    def __init__(self, inventory: Inventory, client: docker.DockerClient | None = None) -> None:
+        self.inventory = inventory
+        self._client = client or docker.from_env()
+
+    def container(self, name: str) -> Container:
+        instance = self.inventory.get(name)
+        try:
+            container = self._client.containers.get(instance.container)
+        except docker.errors.NotFound:
+            raise LabError(f"container {instance.container} of {name} is missing") from None
+        if container.labels.get(LABEL_LAB) != self.inventory.lab_id:
+            raise UsageError(f"container {instance.container} is not part of lab {self.inventory.lab_id}")
+        return container
+
+    def restart_count(self, name: str) -> int:
+        container = self.container(name)
+        return int(container.attrs.get("RestartCount", 0))
+
+    def kill(self, name: str) -> int:
+        """Crash: SIGKILL the container's main process from the host, so the restart policy brings it back."""
+        container = self.container(name)
+        pid = int(container.attrs["State"]["Pid"])
+        if pid <= 0:
+            raise LabError(f"{name} is not running; nothing to crash")
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def pause(self, name: str) -> None:
+        self.container(name).pause()
+
+    def resume(self, name: str) -> None:
+        container = self.container(name)
+        if container.attrs["State"].get("Paused"):
+            container.unpause()
+
+    def exec(self, name: str, command: list[str]) -> tuple[int, str]:
+        result = self.container(name).exec_run(command)
+        return int(result.exit_code), result.output.decode(errors="replace")
+
+    def stop(self, name: str, timeout_s: int = 2) -> None:
+        self.container(name).stop(timeout=timeout_s)
+
+    def start(self, name: str) -> None:
+        container = self.container(name)
+        container.reload()
+        if container.attrs["State"].get("Paused"):
+            container.unpause()
+        elif container.status != "running":
+            container.start()
+
+    def is_running(self, name: str) -> bool:
+        container = self.container(name)
+        return container.status == "running" and not container.attrs["State"].get("Paused")
+
+    def wait_restarted(self, name: str, restarts_before: int, timeout_s: float = 60.0) -> float:
+        """Seconds until the container runs again with a higher restart count."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            container = self.container(name)
+            if container.status == "running" and int(container.attrs.get("RestartCount", 0)) > restarts_before:
+                return time.monotonic() - started
+            time.sleep(0.2)
+        raise LabError(f"{name} did not come back within {timeout_s:.0f}s")
+
+    def _zone_members(self, zone: str) -> tuple[list[InventoryInstance], list[InventoryInstance]]:
+        zoned = [i for i in self.inventory.instances if i.zone]
+        inside = [i for i in zoned if i.zone == zone]
+        if not inside:
+            raise UsageError(f"zone {zone!r} is not one of {list(self.inventory.zones)}")
+        return inside, [i for i in zoned if i.zone != zone]
+
+    def _iptables(self, name: str, arguments: list[str]) -> subprocess.CompletedProcess[str]:
+        """Run iptables inside the instance's network namespace, entered from the host."""
+        pid = int(self.container(name).attrs["State"]["Pid"])
+        if pid <= 0:
+            raise LabError(f"{name} is not running; its network cannot be changed")
+        return subprocess.run(["nsenter", "-t", str(pid), "-n", "iptables", "-w", "5", *arguments],
+                              capture_output=True, text=True, check=False)
+
+    def _cut(self, name: str, peers: list[str]) -> None:
+        for chain, flag in (("INPUT", "-s"), ("OUTPUT", "-d")):
+            result = self._iptables(name, ["-I", chain, flag, ",".join(peers), "-j", "DROP",
+                                           "-m", "comment", "--comment", RULE_COMMENT])
+            if result.returncode != 0:
+                raise LabError(f"iptables in {name} failed: {result.stderr.strip()}")
+
+    def isolate(self, zone: str) -> list[str]:
+        inside, outside = self._zone_members(zone)
+        peers = [i.ip for i in outside]
+        running = [i.name for i in inside if self.is_running(i.name)]
+        with ThreadPoolExecutor(max_workers=max(1, len(running))) as pool:
+            list(pool.map(lambda n: self._cut(n, peers), running))
+        return running
+
+    def isolation_rules(self, name: str) -> list[str]:
+        if not self.is_running(name):
+            return []
+        result = self._iptables(name, ["-S"])
+        return [line for line in result.stdout.splitlines() if RULE_COMMENT in line]
+
+    def _clear_rules(self, name: str) -> None:
+        for rule in self.isolation_rules(name):
+            arguments = rule.split()
+            arguments[0] = "-D"
+            self._iptables(name, [a.strip('"') for a in arguments])
+
+    def rejoin(self, zone: str) -> list[str]:
+        inside, _ = self._zone_members(zone)
+        names = [i.name for i in inside]
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            list(pool.map(self._clear_rules, names))
+        return names
+
+    def _toxiproxy(self, sidecar: str, method: str, path: str, body: dict[str, object] | None = None) -> object:
+        port = self.inventory.get(sidecar).host_ports["api"]
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=TOXIPROXY_TIMEOUT_S) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            raise LabError(f"toxiproxy {sidecar} {method} {path}: HTTP {error.code} {error.read()[:200]!r}") from None
+        except OSError as error:
+            raise LabError(f"toxiproxy {sidecar} unreachable: {error}") from None
+        return json.loads(raw) if raw else None
+
+    def add_toxic(self, sidecar: str, proxy: str, toxic: ToxicSpec) -> str:
+        name = f"chaos360_{toxic.kind}_{toxic.stream}"
+        body = {"name": name, "type": toxic.kind, "stream": toxic.stream, "toxicity": toxic.toxicity,
+                "attributes": dict(toxic.attributes)}
+        self._toxiproxy(sidecar, "POST", f"/proxies/{proxy}/toxics", body)
+        return name
+
+    def remove_toxic(self, sidecar: str, proxy: str, toxic_name: str) -> None:
+        if toxic_name in self.toxics(sidecar).get(proxy, []):
+            self._toxiproxy(sidecar, "DELETE", f"/proxies/{proxy}/toxics/{toxic_name}")
+
+    def set_proxy_enabled(self, sidecar: str, proxy: str, enabled: bool) -> None:
+        self._toxiproxy(sidecar, "POST", f"/proxies/{proxy}", {"enabled": enabled})
+
+    def toxics(self, sidecar: str) -> dict[str, list[str]]:
+        proxies = self._toxiproxy(sidecar, "GET", "/proxies")
+        assert isinstance(proxies, dict)
+        found: dict[str, list[str]] = {}
+        for name, proxy in proxies.items():
+            found[name] = [t["name"] for t in proxy.get("toxics", [])]
+            if not proxy.get("enabled", True):
+                found[f"{name}:disabled"] = []
+        return found
+
+    def apply(self, undo: Undo) -> None:
+        """Carry out one undo from the fault ledger; every operation is idempotent."""
+        args = undo.args
+        operations = {
+            "start": lambda: self.start(str(args["name"])),
+            "resume": lambda: self.resume(str(args["name"])),
+            "rejoin": lambda: self.rejoin(str(args["zone"])),
+            "remove_toxic": lambda: self.remove_toxic(str(args["sidecar"]), str(args["proxy"]), str(args["toxic"])),
+            "enable_proxy": lambda: self.set_proxy_enabled(str(args["sidecar"]), str(args["proxy"]), True),
+        }
+        if undo.op not in operations:
+            raise LabError(f"unknown undo operation {undo.op!r}")
+        operations[undo.op]()

@@ -1,0 +1,35 @@
+import pytest
+
+from chaos360.inventory import Inventory
+from chaos360.progress import Progress
+from lab import docker_lab
+from lab.readiness import run_checks, wait_until
+from lab.target import DockerLabTarget
+from lab.topology import LabSettings
+
+READY_AFTER_HEAL_S = 180
+
+
+@pytest.fixture(scope="session")
+def lab() -> Inventory:
+    """The ha lab, started when it is not running; left running for the next session."""
+    return docker_lab.up(LabSettings(), Progress())
+
+
+@pytest.fixture(scope="session")
+def target(lab: Inventory) -> DockerLabTarget:
+    return DockerLabTarget(lab)
+
+
+@pytest.fixture
+def heal_lab(lab: Inventory, target: DockerLabTarget):
+    """Start every stopped lab container after the test and wait until the lab is ready again."""
+    yield
+    for instance in lab.instances:
+        target.start(instance.name)
+    wait_until(lambda: run_checks(lab), READY_AFTER_HEAL_S, Progress())
+
+
+@pytest.fixture
+def base_url(lab: Inventory) -> str:
+    return lab.host_url("lb")
