@@ -36,6 +36,8 @@ BASE_PACKAGES = (
 TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0"
 TRIMMED_PATHS = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man")
 IMAGE_LABEL = "chaos360.image"
+IMAGE_PYTHON_EXTRAS = ("async-timeout>=4.0.3",)
+"""Debian's Python is 3.11.2; redis needs this below 3.11.3, which the host's newer 3.11 hides from pip download."""
 
 
 def cache_dir() -> Path:
@@ -157,7 +159,7 @@ def _prepare_app(context: Path) -> None:
     _run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)])
     _run([*pip, "download", "-d", str(wheels), "--only-binary=:all:", "--python-version", "3.11",
           "--implementation", "cp", "--platform", "manylinux2014_x86_64", "--platform",
-          "manylinux_2_28_x86_64", "--platform", "any", *requirements])
+          "manylinux_2_28_x86_64", "--platform", "any", *requirements, *IMAGE_PYTHON_EXTRAS])
 
 
 def _derived(name: str, prepare: Callable[[Path], None]) -> Callable[[str, Path], None]:

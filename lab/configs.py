@@ -91,7 +91,7 @@ def prometheus_yml(topology: Topology) -> str:
     ]
     config = {
         "global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
-        "rule_files": ["/etc/prometheus/alerts.yaml"],
+        "rule_files": ["/etc/lab/alerts.yaml"],
         "scrape_configs": [{"job_name": "agent360", "static_configs": targets}],
     }
     return json.dumps(config, indent=1)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
 
 from docker.types import EndpointConfig
 from testcontainers.core.container import DockerContainer
@@ -87,15 +88,13 @@ def _spec_lb(topology: Topology, instance: Instance, images: dict[str, str]) -> 
 
 
 def _spec_prometheus(topology: Topology, instance: Instance, images: dict[str, str]) -> ContainerSpec:
-    files = {"LAB_PROMETHEUS_YML": "/etc/prometheus/prometheus.yml", "LAB_ALERTS": "/etc/prometheus/alerts.yaml"}
+    files = {"LAB_PROMETHEUS_YML": "/etc/lab/prometheus.yml", "LAB_ALERTS": "/etc/lab/alerts.yaml"}
     env = {"LAB_PROMETHEUS_YML": configs.prometheus_yml(topology), "LAB_ALERTS": configs.alert_rules()}
     exec_line = (
-        "prometheus --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/data "
+        "prometheus --config.file=/etc/lab/prometheus.yml --storage.tsdb.path=/data "
         "--web.listen-address=0.0.0.0:9090 --storage.tsdb.retention.time=2d"
     )
-    command = _config_command(files, exec_line)
-    command[2] = "mkdir -p /etc/prometheus; " + command[2]
-    return ContainerSpec(instance, images["base"], command, env)
+    return ContainerSpec(instance, images["base"], _config_command(files, exec_line), env)
 
 
 _SPEC_BUILDERS = {

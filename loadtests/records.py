@@ -1,0 +1,135 @@
+"""Typed reading of requests.jsonl, the one-line-per-request journal that the locustfile writes."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+Kind = Literal["create", "read", "list"]
+KINDS: frozenset[str] = frozenset({"create", "read", "list"})
+# Errors after which a create may or may not have been applied; only a 2xx answer acknowledges a write.
+UNKNOWN_OUTCOME_ERRORS: frozenset[str] = frozenset({"timeout", "connection_reset", "cancelled", "other"})
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    t: float
+    name: str
+    kind: Kind
+    ok: bool
+    status: int
+    latency_ms: float
+    error: str | None
+    task_id: str | None
+    agent_id: str | None
+
+    @property
+    def acknowledged_write(self) -> bool:
+        return self.kind == "create" and self.ok
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """A create that may have been applied although it was not acknowledged (5xx, timeout, reset...)."""
+        if self.kind != "create" or self.ok or self.error is None:
+            return False
+        return self.error in UNKNOWN_OUTCOME_ERRORS or self.status >= 500
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, separators=(",", ":"))
+
+
+def record_from_dict(obj: object) -> RequestRecord:
+    """Validate one decoded line; ValueError names the first bad field."""
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    kind = obj.get("kind")
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected one of {sorted(KINDS)}, got {kind!r}")
+    return RequestRecord(
+        t=_number(obj, "t"),
+        name=_typed(obj, "name", str),
+        kind=cast(Kind, kind),
+        ok=_typed(obj, "ok", bool),
+        status=_typed(obj, "status", int),
+        latency_ms=_number(obj, "latency_ms"),
+        error=_optional_str(obj, "error"),
+        task_id=_optional_str(obj, "task_id"),
+        agent_id=_optional_str(obj, "agent_id"),
+    )
+
+
+def _typed(obj: dict[str, Any], key: str, kind: type) -> Any:
+    value = obj.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"{key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _number(obj: dict[str, Any], key: str) -> float:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _optional_str(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{key}: expected a string or null, got {value!r}")
+    return value
+
+
+def parse_line(line: str) -> RequestRecord | None:
+    """The record on one line, or None for a blank or malformed line."""
+    if not line.strip():
+        return None
+    try:
+        return record_from_dict(json.loads(line))
+    except ValueError:
+        return None
+
+
+def _parse_complete(data: bytes) -> tuple[list[RequestRecord], int]:
+    """Records on the newline-terminated lines of data, and how many bytes those lines take."""
+    end = data.rfind(b"\n") + 1
+    lines = data[:end].decode("utf-8", errors="replace").splitlines()
+    return [record for line in lines if (record := parse_line(line)) is not None], end
+
+
+def read_requests(path: Path) -> list[RequestRecord]:
+    """Every complete record; a torn last line (no newline yet) and malformed lines are skipped."""
+    return _parse_complete(Path(path).read_bytes())[0]
+
+
+def tail_requests(path: Path, offset: int = 0) -> tuple[list[RequestRecord], int]:
+    """Records completed since offset and the offset to pass next time (a missing file yields nothing)."""
+    try:
+        with open(path, "rb") as file:
+            file.seek(offset)
+            data = file.read()
+    except FileNotFoundError:
+        return [], offset
+    records, consumed = _parse_complete(data)
+    return records, offset + consumed
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    total: int
+    ok: int
+    errors: dict[str, int]
+    span_s: float
+
+    @property
+    def rps(self) -> float:
+        return self.total / self.span_s if self.span_s > 0 else 0.0
+
+
+def summarize(records: list[RequestRecord]) -> LoadSummary:
+    """Counts and the request rate between the first and the last request's start."""
+    errors = Counter(record.error or "unknown" for record in records if not record.ok)
+    span = max(r.t for r in records) - min(r.t for r in records) if len(records) > 1 else 0.0
+    return LoadSummary(len(records), sum(r.ok for r in records), dict(errors), span)
