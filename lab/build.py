@@ -190,8 +190,17 @@ def image_tags() -> dict[str, str]:
     return {spec.name: spec.tag(base_tag if spec.base else None) for spec in SPECS}
 
 
-def missing_images() -> list[str]:
-    return [tag for tag in image_tags().values() if not image_exists(tag)]
+ROLE_IMAGES = {"app": "app", "lb": "base", "redis": "base", "sentinel": "base", "cassandra": "cassandra",
+               "toxiproxy": "toxiproxy", "prometheus": "base"}
+
+
+def role_images() -> dict[str, str]:
+    """The image each role runs: the lab's own build, or `CHAOS360_IMAGE_<ROLE>` (an upstream image) instead."""
+    tags = image_tags()
+    return {
+        role: os.environ.get(f"CHAOS360_IMAGE_{role.upper()}") or tags[image]
+        for role, image in ROLE_IMAGES.items()
+    }
 
 
 def _check_tools(names: Iterable[str]) -> None:

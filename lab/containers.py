@@ -56,13 +56,14 @@ def _files_env(files: dict[str, str], contents: dict[str, str]) -> dict[str, str
 def _spec_redis(topology: Topology, instance: Instance, images: dict[str, str]) -> ContainerSpec:
     files = {"LAB_REDIS_CONF": "/data/redis.conf"}
     env = {"LAB_REDIS_CONF": configs.redis_conf(topology, instance)}
-    return ContainerSpec(instance, images["base"], _config_command(files, "redis-server /data/redis.conf"), env)
+    return ContainerSpec(instance, images["redis"], _config_command(files, "redis-server /data/redis.conf"), env)
 
 
 def _spec_sentinel(topology: Topology, instance: Instance, images: dict[str, str]) -> ContainerSpec:
     files = {"LAB_SENTINEL_CONF": "/data/sentinel.conf"}
     env = {"LAB_SENTINEL_CONF": configs.sentinel_conf(topology)}
-    return ContainerSpec(instance, images["base"], _config_command(files, "redis-sentinel /data/sentinel.conf"), env)
+    command = _config_command(files, "redis-sentinel /data/sentinel.conf")
+    return ContainerSpec(instance, images["sentinel"], command, env)
 
 
 def _spec_toxiproxy(topology: Topology, instance: Instance, images: dict[str, str]) -> ContainerSpec:
@@ -84,7 +85,7 @@ def _spec_lb(topology: Topology, instance: Instance, images: dict[str, str]) -> 
     files = {"LAB_HAPROXY_CFG": "/etc/lab/haproxy.cfg"}
     env = {"LAB_HAPROXY_CFG": configs.haproxy_cfg(topology)}
     command = _config_command(files, "haproxy -W -db -f /etc/lab/haproxy.cfg")
-    return ContainerSpec(instance, images["base"], command, env)
+    return ContainerSpec(instance, images["lb"], command, env)
 
 
 def _spec_prometheus(topology: Topology, instance: Instance, images: dict[str, str]) -> ContainerSpec:
@@ -94,7 +95,7 @@ def _spec_prometheus(topology: Topology, instance: Instance, images: dict[str, s
         "prometheus --config.file=/etc/lab/prometheus.yml --storage.tsdb.path=/data "
         "--web.listen-address=0.0.0.0:9090 --storage.tsdb.retention.time=2d"
     )
-    return ContainerSpec(instance, images["base"], _config_command(files, exec_line), env)
+    return ContainerSpec(instance, images["prometheus"], _config_command(files, exec_line), env)
 
 
 _SPEC_BUILDERS = {

@@ -86,9 +86,11 @@ def _check_ports(instances: list[Instance]) -> None:
 
 
 def _check_images(tags: dict[str, str]) -> None:
-    missing = [tag for tag in tags.values() if not build.image_exists(tag)]
+    missing = sorted({tag for tag in tags.values() if not build.image_exists(tag)})
     if missing:
-        raise UsageError(f"image {missing[0]} is missing; run `chaos360 lab build` first")
+        raise UsageError(
+            f"image {missing[0]} is missing: run `chaos360 lab build` (or `docker pull` it, for an upstream image)"
+        )
 
 
 def _check_reusable(existing: dict[str, Container], config_hash: str, lab_id: str) -> None:
@@ -147,7 +149,7 @@ def up(settings: LabSettings, progress: Progress) -> Inventory:
     """Start (or reuse) every container and return only when the whole stack is ready."""
     client = docker_client()
     topology = plan(settings)
-    tags = build.image_tags()
+    tags = build.role_images()
     _check_images(tags)
     specs = [container_spec(topology, i, tags) for i in topology.instances]
     config_hash = _config_hash(specs)

@@ -1,0 +1,53 @@
+"""Extra app replicas with a chosen environment, beside the lab's own: to prove how a build behaves."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from chaos360.errors import UsageError
+from chaos360.inventory import Inventory
+from lab import configs
+from lab.containers import ContainerSpec, build_container
+from lab.docker_lab import docker_client, network_name
+from lab.topology import Instance, LabSettings, Profile, Role, plan
+
+VARIANT_SLOTS = 6
+VARIANT_IP_OFFSET = 24
+VARIANT_PORT_OFFSET = 84
+
+
+def _variant_instance(topology_app: Instance, slot: int, settings: LabSettings) -> Instance:
+    base_ip = topology_app.ip.rsplit(".", 1)[0]
+    return dataclasses.replace(
+        topology_app,
+        name=f"variant{slot}-{topology_app.zone}",
+        ip=f"{base_ip}.{VARIANT_IP_OFFSET + slot}",
+        host_ports={"http": settings.port_base + VARIANT_PORT_OFFSET + slot},
+    )
+
+
+def _settings(inventory: Inventory) -> LabSettings:
+    return LabSettings(profile=Profile(inventory.profile), lab_id=inventory.lab_id, subnet=inventory.subnet,
+                       port_base=int(inventory.settings["port_base"]))
+
+
+@contextmanager
+def variant_app(inventory: Inventory, slot: int, env: dict[str, str], zone: str = "a") -> Iterator[str]:
+    """Run one extra app replica in `zone` with `env` on top of the lab's; yields its base URL on loopback."""
+    if not 0 <= slot < VARIANT_SLOTS:
+        raise UsageError(f"variant slot {slot} outside 0..{VARIANT_SLOTS - 1}")
+    settings = _settings(inventory)
+    topology = plan(settings)
+    instance = _variant_instance(topology.one(Role.APP, zone), slot, settings)
+    spec = ContainerSpec(instance, inventory.images["app"], None, {**configs.app_env(topology, instance), **env})
+    container = build_container(spec, inventory.lab_id, network_name(inventory.lab_id), "variant")
+    stale = docker_client().containers.list(all=True, filters={"name": instance.container_name(inventory.lab_id)})
+    for leftover in stale:
+        leftover.remove(force=True)
+    container.start()
+    try:
+        yield f"http://127.0.0.1:{instance.host_ports['http']}"
+    finally:
+        container.stop()

@@ -1,0 +1,122 @@
+"""Each weaker build of the service starts and behaves as agent360/README.md documents."""
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from chaos360 import smoke
+from chaos360.inventory import Inventory
+from lab.readiness import sentinel_view
+from lab.target import DockerLabTarget
+from lab.topology import REDIS_PROXY_PORT
+from lab.variants import variant_app
+
+pytestmark = pytest.mark.integration
+UNREACHABLE_CASSANDRA = {
+    "AGENT360_CASSANDRA_CONTACT_POINTS": "172.28.36.250:9042",
+    "AGENT360_CASSANDRA_ADDRESS_MAP": "",
+}
+
+
+def _ready_status(base_url: str) -> int:
+    return smoke.request("GET", f"{base_url}/ready").status
+
+
+def _wait_status(base_url: str, path: str, wanted: int, timeout_s: float = 30) -> int:
+    deadline = time.monotonic() + timeout_s
+    status = 0
+    while time.monotonic() < deadline:
+        status = smoke.request("GET", f"{base_url}{path}").status
+        if status == wanted:
+            return status
+        time.sleep(0.3)
+    return status
+
+
+def _create(base_url: str, agent: str) -> int:
+    return smoke.create_task(base_url, agent, uuid.uuid4().hex).status
+
+
+def _master(lab: Inventory) -> str:
+    ip = str(sentinel_view(lab.by_role("sentinel")[0].host_ports["sentinel"])["master"]).split(":")[0]
+    return next(i.name for i in lab.by_role("redis") if i.ip == ip)
+
+
+def test_ready_checks_none_reports_ready_while_cassandra_is_unreachable(lab: Inventory):
+    with (
+        variant_app(lab, 0, UNREACHABLE_CASSANDRA) as resilient,
+        variant_app(lab, 1, {**UNREACHABLE_CASSANDRA, "AGENT360_READY_CHECKS": "none"}) as weak,
+    ):
+        assert _wait_status(weak, "/health", 200) == 200
+        assert _wait_status(resilient, "/health", 200) == 200
+        assert _ready_status(resilient) == 503
+        assert _ready_status(weak) == 200
+        assert _create(weak, "weak-ready") == 503
+
+
+def test_consistency_all_fails_writes_with_one_cassandra_node_down(lab: Inventory, target: DockerLabTarget, heal_lab):
+    with variant_app(lab, 0, {}) as resilient, variant_app(lab, 1, {"AGENT360_CASSANDRA_CL": "ALL"}) as weak:
+        assert _wait_status(weak, "/ready", 200) == 200 and _wait_status(resilient, "/ready", 200) == 200
+        assert _create(weak, "weak-all") == 201
+        target.stop("cassandra-b")
+        time.sleep(3)
+        weak_statuses = [_create(weak, "weak-all") for _ in range(10)]
+        resilient_statuses = [_create(resilient, "resilient") for _ in range(10)]
+    assert set(resilient_statuses) == {201}, resilient_statuses
+    assert set(weak_statuses) == {503}, weak_statuses
+
+
+def _direct_to_current_master(lab: Inventory) -> dict[str, str]:
+    master = lab.get(_master(lab))
+    sidecar = lab.get("toxiproxy-a")
+    return {
+        "AGENT360_REDIS_MODE": "direct",
+        "AGENT360_REDIS_DIRECT": f"{sidecar.ip}:{REDIS_PROXY_PORT + master_ordinal(lab, master.name)}",
+    }
+
+
+def master_ordinal(lab: Inventory, name: str) -> int:
+    return [i.name for i in lab.by_role("redis")].index(name)
+
+
+def test_direct_redis_mode_never_follows_a_failover(lab: Inventory, target: DockerLabTarget, heal_lab):
+    direct = _direct_to_current_master(lab)
+    with variant_app(lab, 0, {}) as resilient, variant_app(lab, 1, direct) as weak:
+        assert _wait_status(weak, "/ready", 200) == 200 and _wait_status(resilient, "/ready", 200) == 200
+        assert _create(weak, "weak-direct") == 201
+        old_master = _master(lab)
+        target.stop(old_master, timeout_s=0)
+        deadline = time.monotonic() + 15
+        while _master(lab) == old_master and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _master(lab) != old_master
+        time.sleep(2)
+        resilient_statuses = [_create(resilient, "resilient") for _ in range(10)]
+        weak_statuses = [_create(weak, "weak-direct") for _ in range(10)]
+    assert set(resilient_statuses) == {201}, resilient_statuses
+    assert 201 not in weak_statuses, weak_statuses
+
+
+def test_no_retries_fails_on_a_brief_redis_outage_that_retries_ride_out(
+    lab: Inventory, target: DockerLabTarget, heal_lab
+):
+    master = _master(lab)
+    with variant_app(lab, 0, {}) as resilient, variant_app(lab, 1, {"AGENT360_RETRIES": "0"}) as weak:
+        assert _wait_status(weak, "/ready", 200) == 200 and _wait_status(resilient, "/ready", 200) == 200
+        results: dict[str, int] = {}
+        target.set_proxy_enabled("toxiproxy-a", master, False)
+        try:
+            threads = [
+                threading.Thread(target=lambda k=k, u=u: results.__setitem__(k, _create(u, k)))
+                for k, u in (("resilient", resilient), ("weak", weak))
+            ]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.35)
+        finally:
+            target.set_proxy_enabled("toxiproxy-a", master, True)
+        for thread in threads:
+            thread.join(timeout=15)
+    assert results == {"resilient": 201, "weak": 503}
