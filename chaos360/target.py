@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chaos360.inventory import Inventory
+from chaos360.ledger import Undo
 
 
 class Target(Protocol):
@@ -31,6 +32,9 @@ class Target(Protocol):
 
     def restart_count(self, name: str) -> int: ...
 
+    def wait_restarted(self, name: str, restarts_before: int, timeout_s: float = 60.0) -> float:
+        """Seconds until the instance runs again after a crash."""
+
     def isolate(self, zone: str) -> list[str]:
         """Drop traffic between the zone's instances and every other zone, both ways. Returns the instances cut."""
 
@@ -50,6 +54,9 @@ class Target(Protocol):
         """Proxy name -> toxic names present, plus disabled proxies under the key '<proxy>:disabled'."""
 
     def exec(self, name: str, command: list[str]) -> tuple[int, str]: ...
+
+    def apply(self, undo: Undo) -> None:
+        """Carry out one undo from the fault ledger; idempotent."""
 
 
 TOXIC_ATTRIBUTES = {

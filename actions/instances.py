@@ -1,0 +1,56 @@
+"""Crash, stop and pause instances by role, zone and count; each fault's undo is in the ledger first."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from actions.selection import select
+from chaos360.ledger import Undo
+from chaos360.run import current_run
+
+
+def kill_instances(role: str, zone: str | None = None, count: int = 1, wait_restart_s: float = 60.0,
+                   configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Crash instances (SIGKILL of their main process); they come back by restart policy, as pods would."""
+    run = current_run(configuration)
+    chosen = select(run.inventory, role, zone, count)
+    before = {i.name: run.target.restart_count(i.name) for i in chosen}
+    for instance in chosen:
+        run.record_fault("kill", Undo(op="start", args={"name": instance.name}), instance=instance.name,
+                         zone=instance.zone or "")
+        run.target.kill(instance.name)
+    restarted = {}
+    for instance in chosen:
+        restarted[instance.name] = round(run.target.wait_restarted(instance.name, before[instance.name],
+                                                                  wait_restart_s), 2)
+    run.events.append("fault.effect", fault="kill", restarted_after_s=restarted)
+    return {"killed": [i.name for i in chosen], "restarted_after_s": restarted, "at": time.time()}
+
+
+def _down(fault: str, undo_op: str, role: str, zone: str | None, count: int,
+          configuration: dict[str, Any] | None) -> dict[str, Any]:
+    run = current_run(configuration)
+    chosen = select(run.inventory, role, zone, count)
+    for instance in chosen:
+        run.record_fault(fault, Undo(op=undo_op, args={"name": instance.name}), instance=instance.name,
+                         zone=instance.zone or "")
+        if fault == "pause":
+            run.target.pause(instance.name)
+        else:
+            run.target.stop(instance.name, timeout_s=0)
+    effective = [i.name for i in chosen if not run.target.is_running(i.name)]
+    run.events.append("fault.effect", fault=fault, down=effective)
+    return {fault: [i.name for i in chosen], "down": effective, "at": time.time()}
+
+
+def stop_instances(role: str, zone: str | None = None, count: int = 1,
+                   configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Stop instances; they stay down until healed."""
+    return _down("stop", "start", role, zone, count, configuration)
+
+
+def pause_instances(role: str, zone: str | None = None, count: int = 1,
+                    configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Freeze instances (every process stopped in place) until healed."""
+    return _down("pause", "resume", role, zone, count, configuration)

@@ -1,0 +1,63 @@
+"""Degrade the links from the app to a datastore through the Toxiproxy sidecars: latency, timeouts, resets, down."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chaos360.errors import UsageError
+from chaos360.ledger import Undo
+from chaos360.run import Run, current_run
+from chaos360.target import ToxicSpec
+
+LINKS = {"app->redis": "redis", "app->cassandra": "cassandra"}
+
+
+def _proxies(run: Run, link: str, zone: str | None) -> list[tuple[str, str]]:
+    if link not in LINKS:
+        raise UsageError(f"link {link!r} is not one of {', '.join(LINKS)}")
+    if zone is not None and zone not in run.inventory.zones:
+        raise UsageError(f"zone {zone!r} is not one of {', '.join(run.inventory.zones)}")
+    sidecars = [s.name for s in run.inventory.by_role("toxiproxy") if zone is None or s.zone == zone]
+    upstreams = [i.name for i in run.inventory.by_role(LINKS[link])]
+    return [(sidecar, proxy) for sidecar in sidecars for proxy in upstreams]
+
+
+def _toxic(kind: str, stream: str, toxicity: float, attributes: dict[str, int] | None) -> ToxicSpec:
+    try:
+        return ToxicSpec(kind, stream, float(toxicity), tuple(sorted((attributes or {}).items())))
+    except (ValueError, TypeError) as error:
+        raise UsageError(str(error)) from None
+
+
+def degrade_link(link: str, toxic: str = "latency", attributes: dict[str, int] | None = None,
+                 stream: str = "downstream", toxicity: float = 1.0, zone: str | None = None,
+                 configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Add one toxic to every proxy of the link (in one zone's sidecar, or all)."""
+    run = current_run(configuration)
+    spec = _toxic(toxic, stream, toxicity, attributes)
+    degraded = []
+    name = f"chaos360_{spec.kind}_{spec.stream}"
+    pairs = _proxies(run, link, zone)
+    for sidecar, proxy in pairs:
+        run.record_fault(f"toxic-{spec.kind}", Undo(op="remove_toxic",
+                         args={"sidecar": sidecar, "proxy": proxy, "toxic": name}), sidecar=sidecar, proxy=proxy)
+        run.target.add_toxic(sidecar, proxy, spec)
+        degraded.append(f"{sidecar}/{proxy}")
+    present = sum(1 for sidecar, proxy in pairs if name in run.target.toxics(sidecar).get(proxy, []))
+    run.events.append("fault.effect", fault=f"toxic-{spec.kind}", link=link, proxies=degraded, present=present)
+    return {"link": link, "toxic": spec.kind, "attributes": dict(spec.attributes), "proxies": degraded,
+            "present": present, "at": time.time()}
+
+
+def cut_link(link: str, zone: str | None = None, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Disable every proxy of the link: connections refused until healed."""
+    run = current_run(configuration)
+    cut = []
+    for sidecar, proxy in _proxies(run, link, zone):
+        run.record_fault("link-down", Undo(op="enable_proxy", args={"sidecar": sidecar, "proxy": proxy}),
+                         sidecar=sidecar, proxy=proxy)
+        run.target.set_proxy_enabled(sidecar, proxy, False)
+        cut.append(f"{sidecar}/{proxy}")
+    run.events.append("fault.effect", fault="link-down", link=link, proxies=cut)
+    return {"link": link, "down": cut, "at": time.time()}

@@ -1,0 +1,34 @@
+"""Background load for the length of an experiment: Locust in a subprocess, one history line per request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos360.errors import UsageError
+from chaos360.run import current_run
+from loadtests.controller import LoadController, LoadSpec
+
+
+def start_load(users: int = 20, spawn_rate: float = 20, duration_s: float = 120,
+               configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    run = current_run(configuration)
+    try:
+        spec = LoadSpec(base_url=run.inventory.host_url("lb"), users=users, spawn_rate=spawn_rate,
+                        duration_s=duration_s)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    controller = LoadController(spec, run.run_dir, marker=run.run_dir.name).start()
+    run.background.append(controller)
+    run.events.append("load.start", users=users, duration_s=duration_s, pid=controller.pid)
+    return {"users": users, "duration_s": duration_s, "pid": controller.pid}
+
+
+def stop_load(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    run = current_run(configuration)
+    stopped = []
+    for controller in [c for c in run.background if isinstance(c, LoadController)]:
+        controller.stop()
+        stopped.append(controller.pid)
+        run.background.remove(controller)
+    run.events.append("load.stop", pids=stopped)
+    return {"stopped": stopped}

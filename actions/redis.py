@@ -1,0 +1,70 @@
+"""Drop the Redis master in one of four ways and wait for the Sentinels' verdict."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chaos360.errors import LabError, UsageError
+from chaos360.ledger import Undo
+from chaos360.run import Run, current_run
+from lab.readiness import sentinel_view
+
+MODES = ("kill", "stop", "pause", "isolate")
+
+
+def current_master(run: Run) -> str:
+    """The master most Sentinels name, as an inventory instance name."""
+    votes: dict[str, int] = {}
+    for sentinel in run.inventory.by_role("sentinel"):
+        try:
+            address = str(sentinel_view(sentinel.host_ports["sentinel"])["master"])
+        except Exception:
+            continue
+        votes[address] = votes.get(address, 0) + 1
+    if not votes:
+        raise LabError("no Sentinel answers; cannot tell the Redis master")
+    ip = max(votes, key=lambda a: votes[a]).split(":")[0]
+    return next(i.name for i in run.inventory.by_role("redis") if i.ip == ip)
+
+
+def _inject(run: Run, mode: str, master: str) -> None:
+    zone = run.inventory.get(master).zone or ""
+    if mode == "kill":
+        run.record_fault("redis-master-kill", Undo(op="start", args={"name": master}), instance=master)
+        run.target.kill(master)
+    elif mode == "stop":
+        run.record_fault("redis-master-stop", Undo(op="start", args={"name": master}), instance=master)
+        run.target.stop(master, timeout_s=0)
+    elif mode == "pause":
+        run.record_fault("redis-master-pause", Undo(op="resume", args={"name": master}), instance=master)
+        run.target.pause(master)
+    else:
+        run.record_fault("redis-master-isolate", Undo(op="rejoin", args={"zone": zone}), instance=master, zone=zone)
+        run.target.isolate(zone)
+
+
+def drop_master(mode: str = "stop", wait_failover_s: float = 20.0,
+                configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Take the master away; returns old and new master and how long the Sentinels took to switch."""
+    if mode not in MODES:
+        raise UsageError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    run = current_run(configuration)
+    old = current_master(run)
+    injected_at = time.time()
+    _inject(run, mode, old)
+    new = old
+    deadline = time.monotonic() + wait_failover_s
+    while time.monotonic() < deadline:
+        try:
+            new = current_master(run)
+        except LabError:
+            new = old
+        if new != old:
+            break
+        time.sleep(0.1)
+    switched_after = round(time.time() - injected_at, 2) if new != old else None
+    run.events.append("fault.effect", fault=f"redis-master-{mode}", old_master=old, new_master=new,
+                      switched_after_s=switched_after)
+    return {"mode": mode, "old_master": old, "new_master": new, "switched_after_s": switched_after,
+            "at": injected_at}

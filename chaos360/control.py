@@ -1,0 +1,47 @@
+"""Chaos Toolkit control: opens the run (directory, recorders), and always closes it (load off, faults healed).
+
+Declared in every experiment file, so plain `chaos run` gets the same safety as `chaos360 run`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chaos360 import run as runs
+from chaos360.recorders import Recorder, start_recorders
+
+_recorders: list[Recorder] = []
+
+
+def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
+                              **_: Any) -> None:
+    lab_id = (configuration or {}).get("lab_id")
+    run = runs.start_run(str(context.get("title", "experiment")), lab_id=str(lab_id) if lab_id else None)
+    run.events.append("run.start", experiment=context.get("title"), lab_id=run.lab_id)
+    _recorders.extend(start_recorders(run.inventory, run.events, run.ledger))
+
+
+def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | None = None,
+                             configuration: dict[str, Any] | None = None, **_: Any) -> None:
+    run = runs.current_run(configuration)
+    try:
+        close_run(run)
+    finally:
+        (run.run_dir / "journal.json").write_text(json.dumps(state or {}, indent=1, default=str))
+        runs.end_run()
+
+
+def close_run(run: runs.Run) -> str:
+    """Stop load and recorders and heal every fault; returns what was healed. Safe to call twice."""
+    from actions.load import stop_load
+
+    stop_load()
+    report = run.ledger.heal(run.target.apply)
+    for entry in report.healed:
+        run.events.append("fault.heal", fault=entry.fault, entry=entry.id)
+    while _recorders:
+        _recorders.pop().stop()
+    run.events.append("run.end", healed=[e.fault for e in report.healed],
+                      heal_failed=[f"{e.fault}: {why}" for e, why in report.failed])
+    return report.summary()

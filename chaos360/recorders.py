@@ -1,0 +1,126 @@
+"""Background recorders that turn system events into history: Sentinel messages, readiness, container events."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import docker
+import redis
+
+from chaos360.history import EventLog
+from chaos360.inventory import Inventory
+from chaos360.ledger import Ledger
+
+READY_INTERVAL_S = 0.5
+READY_TIMEOUT_S = 0.4
+CONTAINER_ACTIONS = {"die", "start", "restart", "pause", "unpause", "stop", "kill", "oom"}
+
+
+class Recorder:
+    """A daemon thread that runs `loop(stop_event)` until stopped; stopping twice is harmless."""
+
+    def __init__(self, name: str, loop: Callable[[threading.Event], None]) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
+
+    def start(self) -> Recorder:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 3.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+
+def _sentinel_loop(log: EventLog, name: str, port: int) -> Callable[[threading.Event], None]:
+    def loop(stop: threading.Event) -> None:
+        while not stop.is_set():
+            client = redis.Redis("127.0.0.1", port, socket_timeout=2, socket_connect_timeout=1, decode_responses=True)
+            try:
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe("*")
+                while not stop.is_set():
+                    message = pubsub.get_message(timeout=0.2)
+                    if message and message.get("type") == "pmessage":
+                        log.append("sentinel", sentinel=name, event=message["channel"], detail=message["data"])
+            except (redis.RedisError, OSError):
+                stop.wait(0.5)
+            finally:
+                client.close()
+
+    return loop
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=READY_TIMEOUT_S) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _readiness_loop(log: EventLog, urls: dict[str, str],
+                    faulted: Callable[[], set[str]]) -> Callable[[threading.Event], None]:
+    """all_ready: every replica not under an injected fault answers /ready (a cut zone's replica may not)."""
+    def loop(stop: threading.Event) -> None:
+        with ThreadPoolExecutor(max_workers=max(1, len(urls))) as pool:
+            while not stop.is_set():
+                started = time.monotonic()
+                states = dict(zip(urls, pool.map(_ready, urls.values()), strict=True))
+                excluded = faulted()
+                healthy = all(ok for name, ok in states.items() if name not in excluded)
+                log.append("ready", all_ready=healthy, instances=states, excluded=sorted(excluded))
+                stop.wait(max(0.0, READY_INTERVAL_S - (time.monotonic() - started)))
+
+    return loop
+
+
+def _container_loop(log: EventLog, lab_id: str) -> Callable[[threading.Event], None]:
+    def loop(stop: threading.Event) -> None:
+        client = docker.from_env()
+        since = time.time()
+        while not stop.is_set():
+            stream = client.events(decode=True, since=since, until=since + 1.0,
+                                   filters={"type": "container", "label": f"chaos360.lab={lab_id}"})
+            for item in stream:
+                action = str(item.get("Action", "")).split(":")[0]
+                if action in CONTAINER_ACTIONS:
+                    attributes = item.get("Actor", {}).get("Attributes", {})
+                    log.append("container", action=action, instance=attributes.get("chaos360.instance"),
+                               exit_code=attributes.get("exitCode"))
+            since += 1.0
+            remaining = since - time.time()
+            if remaining > 0:
+                stop.wait(remaining)
+
+    return loop
+
+
+def faulted_apps(inventory: Inventory, ledger: Ledger) -> Callable[[], set[str]]:
+    """App replicas named by an unhealed fault in the ledger, directly or through their zone."""
+    apps = {a.name: a.zone for a in inventory.by_role("app")}
+
+    def names() -> set[str]:
+        hit: set[str] = set()
+        for entry in ledger.entries():
+            args = entry.undo.args
+            hit |= {n for n, z in apps.items() if n == args.get("name") or (args.get("zone") and z == args["zone"])}
+        return hit
+
+    return names
+
+
+def start_recorders(inventory: Inventory, log: EventLog, ledger: Ledger) -> list[Recorder]:
+    recorders = [
+        Recorder(f"sentinel-{s.name}", _sentinel_loop(log, s.name, s.host_ports["sentinel"]))
+        for s in inventory.by_role("sentinel")
+    ]
+    ready_urls = {a.name: f"http://127.0.0.1:{a.host_ports['http']}/ready" for a in inventory.by_role("app")}
+    recorders.append(Recorder("readiness", _readiness_loop(log, ready_urls, faulted_apps(inventory, ledger))))
+    recorders.append(Recorder("containers", _container_loop(log, inventory.lab_id)))
+    return [r.start() for r in recorders]

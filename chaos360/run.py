@@ -1,0 +1,106 @@
+"""The run: one experiment's directory, event log, target and fault ledger, shared by its activities."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from chaos360.history import EventLog
+from chaos360.inventory import Inventory
+from chaos360.inventory import load as load_inventory
+from chaos360.ledger import Ledger, Undo
+from chaos360.target import Target
+
+RUNS_DIR_ENV = "CHAOS360_RUNS_DIR"
+RUN_DIR_ENV = "CHAOS360_RUN_DIR"
+LAB_ID_ENV = "CHAOS360_LAB_ID"
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get(RUNS_DIR_ENV, Path.cwd() / "reports" / "runs"))
+
+
+def new_run_dir(experiment: str) -> Path:
+    slug = re.sub(r"[^a-z0-9-]+", "-", experiment.lower()).strip("-")[:60] or "experiment"
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path = runs_root() / f"{stamp}-{slug}"
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = runs_root() / f"{stamp}-{slug}-{suffix}"
+    path.mkdir(parents=True)
+    return path
+
+
+@dataclass
+class Run:
+    """Everything an activity needs: where to record, what to hit, where to write each undo."""
+
+    run_dir: Path
+    lab_id: str
+    experiment: str
+    started_at: float = field(default_factory=time.time)
+    background: list[Any] = field(default_factory=list)
+
+    @cached_property
+    def events(self) -> EventLog:
+        return EventLog(self.run_dir / "events.jsonl")
+
+    @cached_property
+    def inventory(self) -> Inventory:
+        return load_inventory(self.lab_id)
+
+    @cached_property
+    def target(self) -> Target:
+        from lab.target import DockerLabTarget
+
+        return DockerLabTarget(self.inventory)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.lab_id)
+
+    @property
+    def requests_file(self) -> Path:
+        return self.run_dir / "requests.jsonl"
+
+    def record_fault(self, fault: str, undo: Undo, **evidence: Any) -> str:
+        """Persist the undo first, then log the injection; returns the ledger entry id."""
+        entry = self.ledger.record(fault, undo, run=str(self.run_dir))
+        self.events.append("fault.inject", fault=fault, entry=entry.id, **evidence)
+        return entry.id
+
+
+_current: Run | None = None
+_lock = threading.Lock()
+
+
+def start_run(experiment: str, lab_id: str | None = None, run_dir: Path | None = None) -> Run:
+    global _current
+    with _lock:
+        directory = run_dir or (Path(os.environ[RUN_DIR_ENV]) if os.environ.get(RUN_DIR_ENV) else None)
+        if directory is None:
+            directory = new_run_dir(experiment)
+        directory.mkdir(parents=True, exist_ok=True)
+        _current = Run(directory, lab_id or os.environ.get(LAB_ID_ENV, "chaos360"), experiment)
+        return _current
+
+
+def current_run(configuration: dict[str, Any] | None = None) -> Run:
+    """The active run; an activity called outside any run (a bare `chaos run`) starts one."""
+    if _current is not None:
+        return _current
+    lab_id = (configuration or {}).get("lab_id")
+    return start_run("adhoc", lab_id=str(lab_id) if lab_id else None)
+
+
+def end_run() -> None:
+    global _current
+    with _lock:
+        _current = None

@@ -1,0 +1,113 @@
+"""Run one experiment file through chaoslib (main thread, rollbacks always) and turn its journal into a verdict."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos360 import run as runs
+from chaos360.errors import UsageError
+from chaos360.verdict import Verdict
+
+ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one experiment run came to: a verdict, the reasons, and where its record lies."""
+
+    experiment: str
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    run_dir: Path
+    wall_s: float
+    status: str
+    judgements: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def summary(self) -> str:
+        return f"{self.experiment}: {self.verdict.value.upper()} ({self.wall_s:.0f}s) " + "; ".join(self.reasons)
+
+
+def load(path: Path) -> dict[str, Any]:
+    from chaoslib.exceptions import ChaosException, InvalidExperiment
+    from chaoslib.experiment import ensure_experiment_is_valid
+    from chaoslib.loader import load_experiment
+
+    if not path.is_file():
+        raise UsageError(f"{path}: no such experiment file")
+    try:
+        experiment = load_experiment(str(path))
+        ensure_experiment_is_valid(experiment)
+    except (InvalidExperiment, ChaosException) as error:
+        raise UsageError(f"{path}: {str(error).splitlines()[0]}") from None
+    return dict(experiment)
+
+
+def _probe_outputs(journal: dict[str, Any], phase: str) -> list[dict[str, Any]]:
+    state = (journal.get("steady_states") or {}).get(phase) or {}
+    return [p for p in state.get("probes", []) if isinstance(p, dict)]
+
+
+def _judgements(journal: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for probe in _probe_outputs(journal, "after") + list(journal.get("run") or []):
+        output = probe.get("output")
+        if isinstance(output, dict):
+            found.extend(j for j in output.get("judgements", []) if isinstance(j, dict))
+            if "verdict" in output and "name" in output:
+                found.append(output)
+    return found
+
+
+def _failed_probes(journal: dict[str, Any]) -> list[str]:
+    reasons = []
+    for phase in ("before", "after"):
+        for probe in _probe_outputs(journal, phase):
+            if not probe.get("tolerance_met", True):
+                name = probe.get("activity", {}).get("name", "?")
+                reasons.append(f"steady state {phase}: {name} not met ({json.dumps(probe.get('output'))[:200]})")
+    return reasons
+
+
+def verdict_of(journal: dict[str, Any]) -> tuple[Verdict, list[str], list[dict[str, Any]]]:
+    """PASS only when the steady state held before and after and no judgement failed or is unknown."""
+    judgements = _judgements(journal)
+    failed = [j["message"] for j in judgements if j.get("verdict") == Verdict.FAIL.value]
+    unknown = [j["message"] for j in judgements if j.get("verdict") == Verdict.UNKNOWN.value]
+    status = str(journal.get("status"))
+    if failed:
+        return Verdict.FAIL, failed + _failed_probes(journal), judgements
+    if journal.get("deviated") or _failed_probes(journal):
+        return Verdict.FAIL, _failed_probes(journal) or ["steady state deviated"], judgements
+    if status != "completed":
+        errors = [str(a.get("exception", ""))[-300:] for a in journal.get("run") or [] if a.get("status") == "failed"]
+        return Verdict.UNKNOWN, [f"run {status}"] + [e.strip().splitlines()[-1] for e in errors if e.strip()], judgements
+    if unknown:
+        return Verdict.UNKNOWN, unknown, judgements
+    return Verdict.PASS, [j["message"] for j in judgements], judgements
+
+
+def run_file(path: Path, lab_id: str) -> Outcome:
+    from chaoslib.experiment import run_experiment
+
+    experiment = load(path)
+    experiment.setdefault("configuration", {})["lab_id"] = lab_id
+    run_dir = runs.new_run_dir(path.stem)
+    os.environ[runs.RUN_DIR_ENV] = str(run_dir)
+    logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
+    started = time.monotonic()
+    try:
+        journal = run_experiment(experiment, settings=ROLLBACKS_ALWAYS)
+    finally:
+        os.environ.pop(runs.RUN_DIR_ENV, None)
+    wall = time.monotonic() - started
+    (run_dir / "journal.json").write_text(json.dumps(journal, indent=1, default=str))
+    verdict, reasons, judgements = verdict_of(journal)
+    return Outcome(path.stem, verdict, tuple(reasons), run_dir, wall, str(journal.get("status")),
+                   tuple(judgements))

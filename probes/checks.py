@@ -1,0 +1,164 @@
+"""Probes that experiments call: live checks and judgements of the run's record, returned as plain data."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from chaos360 import smoke
+from chaos360.history import Event, read_events, read_requests, ready_samples
+from chaos360.objectives import Objectives, load_objectives
+from chaos360.run import Run, current_run
+from chaos360.verdict import Judgement, Verdict, combine
+from lab.readiness import run_checks
+from probes import integrity, sentinel_events, traffic
+
+POLL_S = 0.5
+
+
+def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every part of the stack is ready: HAProxy backends, Sentinels agree, Cassandra nodes UN, Prometheus."""
+    checks = run_checks(current_run(configuration).inventory)
+    failing = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
+    return {"ready": not failing, "failing": failing}
+
+
+def burst_within_objective(requests: int = 30, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Send a short burst of writes and reads through the load balancer and judge its error rate."""
+    run = current_run(configuration)
+    base = run.inventory.host_url("lb")
+    agent = f"steady-{uuid.uuid4().hex[:8]}"
+    outcomes = [smoke.create_task(base, agent, f"s{n}") for n in range(max(1, requests // 2))]
+    outcomes += [smoke.read_task(base, agent, f"s{n}") for n in range(max(1, requests // 2))]
+    failed = sum(not o.ok for o in outcomes)
+    objectives = load_objectives()
+    measured = failed / len(outcomes)
+    verdict = Verdict.PASS if measured <= objectives.error_rate.max else Verdict.FAIL
+    judgement = Judgement("burst error rate", objectives.error_rate.source, measured, objectives.error_rate.max,
+                          "ratio", verdict, f"{failed} of {len(outcomes)} requests failed")
+    return judgement.to_dict()
+
+
+def _first_fault(events: list[Event]) -> float | None:
+    injected = [e.t for e in events if e.kind == "fault.inject"]
+    return min(injected) if injected else None
+
+
+def wait_for_recovery(fault: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Poll the live record until the service has recovered from `fault`, or the objective's deadline passes."""
+    run = current_run(configuration)
+    objectives = load_objectives()
+    deadline = time.monotonic() + objectives.recovery_for(fault).seconds + objectives.recovery_hold_s + 5
+    while True:
+        judgement = _judge_recovery(run, fault, objectives)
+        if judgement.verdict is Verdict.PASS or time.monotonic() > deadline:
+            run.events.append("recovery", fault=fault, measured_s=judgement.measured,
+                              verdict=judgement.verdict.value)
+            return judgement.to_dict()
+        time.sleep(POLL_S)
+
+
+def _judge_recovery(run: Run, fault: str, objectives: Objectives) -> Judgement:
+    events = read_events(run.run_dir / "events.jsonl", missing_ok=True)
+    start = _first_fault(events)
+    limit = objectives.recovery_for(fault).seconds
+    if start is None:
+        return Judgement("recovery", fault, None, limit, "s", Verdict.UNKNOWN, "no fault was injected")
+    requests = read_requests(run.requests_file, missing_ok=True)
+    return traffic.judge_recovery(requests, ready_samples(events), fault, start, objectives)
+
+
+def _fault_effect(events: list[Event]) -> Judgement:
+    effects = [e for e in events if e.kind == "fault.effect"]
+    visible = [e for e in effects if _effect_visible(e)]
+    verdict = Verdict.PASS if effects and len(visible) == len(effects) else Verdict.FAIL
+    detail = "; ".join(json.dumps(e.data, sort_keys=True)[:160] for e in effects) or "no fault took effect"
+    return Judgement("fault effect", "every fault visibly took effect", float(len(visible)), float(len(effects)),
+                     "faults", verdict, detail, bound="min")
+
+
+def _effect_visible(event: Event) -> bool:
+    data = event.data
+    fault = str(data.get("fault", ""))
+    if fault == "kill":
+        return bool(data.get("restarted_after_s"))
+    if fault in ("stop", "pause"):
+        return bool(data.get("down"))
+    if fault.startswith("redis-master"):
+        return data.get("new_master") not in (None, data.get("old_master"))
+    if fault == "isolate":
+        return bool(data.get("rules")) and all(int(n) > 0 for n in data["rules"].values())
+    if fault.startswith("toxic-"):
+        return int(data.get("present", 0)) == len(data.get("proxies", [])) > 0
+    return bool(data.get("effective", True))
+
+
+def _read_back(run: Run, acknowledged: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    base = run.inventory.host_url("lb")
+    found = set()
+    for agent_id, task_id in sorted(acknowledged):
+        if smoke.read_task(base, agent_id, task_id).ok:
+            found.add((agent_id, task_id))
+    return found
+
+
+def _judge_writes(run: Run) -> Judgement:
+    requests = read_requests(run.requests_file, missing_ok=True)
+    acknowledged = integrity.acknowledged_writes(requests)
+    return integrity.judge_lost_writes(acknowledged, _read_back(run, acknowledged), integrity.unknown_writes(requests))
+
+
+def _judge_failover(events: list[Event], objectives: Objectives) -> Judgement:
+    measured = sentinel_events.failover_time(events)
+    limit = objectives.recovery_for("redis-master-failover").seconds
+    if measured is None:
+        return Judgement("failover time", "Sentinel +sdown to +switch-master", None, limit, "s", Verdict.UNKNOWN,
+                         "no +sdown and +switch-master pair recorded")
+    verdict = Verdict.PASS if measured <= limit else Verdict.FAIL
+    return Judgement("failover time", "Sentinel +sdown to +switch-master", measured, limit, "s", verdict,
+                     "from the Sentinels' own events")
+
+
+def objectives_met(fault: str, checks: list[str] | None = None,
+                   configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Judge the run's record against the objectives; before any fault there is nothing to judge yet."""
+    run = current_run(configuration)
+    events = read_events(run.run_dir / "events.jsonl", missing_ok=True)
+    start = _first_fault(events)
+    if start is None:
+        return {"verdict": Verdict.PASS.value, "phase": "before", "judgements": []}
+    objectives = load_objectives()
+    judgements = _judgements(run, fault, events, start, objectives, checks or ["effect", "error_rate", "recovery"])
+    verdict = combine(judgements)
+    result = {"verdict": verdict.value, "phase": "after", "judgements": [j.to_dict() for j in judgements]}
+    (run.run_dir / "judgements.json").write_text(json.dumps(result, indent=1, default=str))
+    return result
+
+
+def _judgements(run: Run, fault: str, events: list[Event], start: float, objectives: Objectives,
+                checks: list[str]) -> list[Judgement]:
+    requests = read_requests(run.requests_file, missing_ok=True)
+    builders = {
+        "effect": lambda: _fault_effect(events),
+        "error_rate": lambda: traffic.judge_error_rate(requests, objectives, start=start),
+        "worst_window": lambda: _worst_window(requests, objectives, start),
+        "recovery": lambda: _judge_recovery(run, fault, objectives),
+        "lost_writes": lambda: _judge_writes(run),
+        "failover_time": lambda: _judge_failover(events, objectives),
+    }
+    unknown = sorted(set(checks) - set(builders))
+    if unknown:
+        raise ValueError(f"unknown checks {unknown}; known: {sorted(builders)}")
+    return [builders[name]() for name in checks]
+
+
+def _worst_window(requests: list[Any], objectives: Objectives, start: float) -> Judgement:
+    worst = traffic.worst_window_error_rate(requests, objectives.worst_window_s, start=start)
+    limit = objectives.stop_conditions.max_error_rate
+    if worst is None:
+        return Judgement("worst window", "stop condition", None, limit, "ratio", Verdict.UNKNOWN, "too few requests")
+    verdict = Verdict.PASS if worst <= limit else Verdict.FAIL
+    return Judgement(f"worst {objectives.worst_window_s:g}s error rate", "stop condition", worst, limit, "ratio",
+                     verdict, "sliding window after the fault")

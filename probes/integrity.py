@@ -1,0 +1,102 @@
+"""Acknowledged-write loss as set arithmetic: lost = acknowledged - read back after heal.
+
+A write is identified by (agent_id, task_id); the load generator chooses the task id, so it is known even when no
+answer came back. Each create is one of:
+
+- acknowledged: the service answered 2xx (it answers 201) — it must be readable after the heal;
+- unknown outcome: no answer (status 0: timeout, reset, other transport error), or a 5xx (the service may have
+  written Cassandra before a later step failed) — never counted as lost, never as acknowledged;
+- not applied: a 4xx, or connection refused (the request was never sent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from chaos360.verdict import Judgement, Verdict
+
+WriteKey = tuple[str, str]  # (agent_id, task_id)
+
+# Errors after which a create may have been applied although it was not acknowledged.
+UNKNOWN_OUTCOME_ERRORS: frozenset[str] = frozenset({"timeout", "connection_reset", "cancelled", "other"})
+# Errors that prove the request never reached the service.
+NOT_SENT_ERRORS: frozenset[str] = frozenset({"connection_refused"})
+
+
+class WriteLike(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+    @property
+    def task_id(self) -> str | None: ...
+
+    @property
+    def agent_id(self) -> str | None: ...
+
+
+def _key(request: WriteLike) -> WriteKey | None:
+    if request.kind != "create" or request.agent_id is None or request.task_id is None:
+        return None
+    return request.agent_id, request.task_id
+
+
+def is_acknowledged(request: WriteLike) -> bool:
+    return _key(request) is not None and request.ok and 200 <= request.status < 300
+
+
+def is_outcome_unknown(request: WriteLike) -> bool:
+    if _key(request) is None or is_acknowledged(request) or request.error in NOT_SENT_ERRORS:
+        return False
+    return request.status == 0 or request.status >= 500 or request.error in UNKNOWN_OUTCOME_ERRORS
+
+
+def acknowledged_writes(requests: Iterable[WriteLike]) -> set[WriteKey]:
+    """(agent_id, task_id) of every create the service acknowledged."""
+    return {key for r in requests if is_acknowledged(r) and (key := _key(r)) is not None}
+
+
+def unknown_writes(requests: Iterable[WriteLike]) -> set[WriteKey]:
+    """(agent_id, task_id) of creates whose outcome is unknown, minus any key acknowledged by another attempt."""
+    requests = list(requests)
+    unknown = {key for r in requests if is_outcome_unknown(r) and (key := _key(r)) is not None}
+    return unknown - acknowledged_writes(requests)
+
+
+def lost_writes(acknowledged: set[WriteKey], read_back: set[WriteKey]) -> set[WriteKey]:
+    """Acknowledged writes that could not be read back after the heal."""
+    return set(acknowledged) - set(read_back)
+
+
+def judge_lost_writes(
+    acknowledged: set[WriteKey], read_back: set[WriteKey], unknown: set[WriteKey] | None = None
+) -> Judgement:
+    """FAIL on any lost acknowledged write; UNKNOWN when nothing was acknowledged; unknown writes never count."""
+    unknown = set(unknown or ()) - set(acknowledged)
+    objective = "no acknowledged write lost"
+    name = "lost acknowledged writes"
+    if not acknowledged:
+        return Judgement(name, objective, None, 0.0, "count", Verdict.UNKNOWN,
+                         f"no acknowledged writes to check ({len(unknown)} with unknown outcome)")
+    lost = lost_writes(acknowledged, read_back)
+    parts = [
+        f"{len(acknowledged)} acknowledged, {len(acknowledged) - len(lost)} read back, {len(lost)} lost",
+        f"{len(unknown)} unknown outcome ({len(unknown & read_back)} of them present)",
+    ]
+    stray = set(read_back) - set(acknowledged) - unknown
+    if stray:
+        parts.append(f"{len(stray)} read back although neither acknowledged nor of unknown outcome")
+    if lost:
+        sample = ", ".join(f"{agent}/{task}" for agent, task in sorted(lost)[:3])
+        parts.append(f"e.g. {sample}")
+    return Judgement(name, objective, float(len(lost)), 0.0, "count",
+                     Verdict.FAIL if lost else Verdict.PASS, "; ".join(parts))

@@ -1,0 +1,312 @@
+"""Traffic probes: pure functions over the recorded requests (error rate, latency, throughput, recovery time).
+
+A request counts at its start time `t`. Windows are half-open, [start, end). A request that failed only because
+the load generator stopped it (error "cancelled") is a harness artifact and is left out of every statistic.
+No data gives None (and an UNKNOWN judgement), never a pass.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from chaos360.objectives import Objectives, StopConditions
+from chaos360.verdict import Judgement, Verdict, compare
+
+HARNESS_ARTIFACT_ERRORS: frozenset[str] = frozenset({"cancelled"})
+
+
+class RequestLike(Protocol):
+    @property
+    def t(self) -> float: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def latency_ms(self) -> float: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+
+class ReadyLike(Protocol):
+    @property
+    def t(self) -> float: ...
+
+    @property
+    def all_ready(self) -> bool: ...
+
+
+def _counted(
+    requests: Iterable[RequestLike], start: float | None = None, end: float | None = None
+) -> list[RequestLike]:
+    return [
+        r for r in requests
+        if r.error not in HARNESS_ARTIFACT_ERRORS
+        and (start is None or r.t >= start)
+        and (end is None or r.t < end)
+    ]
+
+
+def error_rate(requests: Iterable[RequestLike], start: float | None = None, end: float | None = None) -> float | None:
+    """Failed / all requests started in [start, end); None when there is none."""
+    counted = _counted(requests, start, end)
+    if not counted:
+        return None
+    return sum(not r.ok for r in counted) / len(counted)
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    start: float
+    end: float
+    total: int
+    errors: int
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.total if self.total else math.nan
+
+
+def worst_window(
+    requests: Iterable[RequestLike],
+    window_s: float,
+    start: float | None = None,
+    end: float | None = None,
+    min_requests: int = 5,
+    step_s: float = 1.0,
+) -> WindowStats | None:
+    """The window of `window_s` seconds with the highest error rate, sliding by `step_s` from the start.
+
+    The span defaults to first..last request (the last one included). A span shorter than the window is judged
+    as one window; the window ending at the span's end is always considered. Windows with fewer than
+    `min_requests` requests are skipped; None when no window has enough.
+    """
+    if window_s <= 0 or step_s <= 0:
+        raise ValueError("window_s and step_s must be positive")
+    counted = sorted(_counted(requests, start, end), key=lambda r: r.t)
+    if not counted:
+        return None
+    times = [r.t for r in counted]
+    failed = [0]
+    for r in counted:
+        failed.append(failed[-1] + (not r.ok))
+    span_start = start if start is not None else times[0]
+    span_end = end if end is not None else math.nextafter(times[-1], math.inf)
+    if span_end - span_start <= window_s:
+        starts = [span_start]
+    else:
+        count = math.floor((span_end - span_start - window_s) / step_s + 1e-9) + 1
+        starts = [span_start + k * step_s for k in range(count)]
+        if starts[-1] + window_s < span_end:
+            starts.append(span_end - window_s)
+    worst: WindowStats | None = None
+    for low in starts:
+        high = min(low + window_s, span_end)
+        i, j = bisect.bisect_left(times, low), bisect.bisect_left(times, high)
+        total = j - i
+        if total < min_requests:
+            continue
+        stats = WindowStats(low, high, total, failed[j] - failed[i])
+        if worst is None or stats.error_rate > worst.error_rate:
+            worst = stats
+    return worst
+
+
+def worst_window_error_rate(
+    requests: Iterable[RequestLike],
+    window_s: float,
+    start: float | None = None,
+    end: float | None = None,
+    min_requests: int = 5,
+) -> float | None:
+    """The highest error rate of any `window_s` window (sliding by 1 s); None without a window of enough requests."""
+    worst = worst_window(requests, window_s, start, end, min_requests)
+    return worst.error_rate if worst is not None else None
+
+
+def latency_percentiles(
+    requests: Iterable[RequestLike], percentiles: Sequence[float] = (50, 95, 99)
+) -> dict[float, float | None]:
+    """Latency (ms) percentiles of the successful requests, linearly interpolated; None for each without any."""
+    for p in percentiles:
+        if not 0 <= p <= 100:
+            raise ValueError(f"percentile {p} is outside 0..100")
+    latencies = sorted(r.latency_ms for r in requests if r.ok)
+    result: dict[float, float | None] = {}
+    for p in percentiles:
+        if not latencies:
+            result[p] = None
+            continue
+        rank = p / 100 * (len(latencies) - 1)
+        low = math.floor(rank)
+        high = min(low + 1, len(latencies) - 1)
+        result[p] = latencies[low] + (latencies[high] - latencies[low]) * (rank - low)
+    return result
+
+
+def throughput(requests: Iterable[RequestLike], start: float, end: float) -> float:
+    """Requests started per second in [start, end)."""
+    if end <= start:
+        raise ValueError(f"throughput needs end > start, got [{start}, {end})")
+    return len(_counted(requests, start, end)) / (end - start)
+
+
+def _ready_throughout(
+    samples: Sequence[ReadyLike], times: list[float], low: float, high: float, optimistic: bool
+) -> bool:
+    """True when the latest sample at or before `low` and every sample in [low, high] say all ready.
+
+    Optimistic: a not-ready state after the last sample is not assumed to last (nothing says when it changed).
+    """
+    if not samples:
+        return True
+    i, j = bisect.bisect_left(times, low), bisect.bisect_right(times, high)  # samples[i:j] lie in [low, high]
+    if not all(s.all_ready for s in samples[i:j]):
+        return False
+    if i == 0 or samples[i - 1].all_ready or (i < len(samples) and times[i] == low):
+        return True
+    # the state before low was not ready and nothing changed it by low, unless (optimistic) no later sample exists
+    return optimistic and i == len(samples)
+
+
+def _recovery(
+    requests: Iterable[RequestLike],
+    ready_samples: Iterable[ReadyLike],
+    fault_start: float,
+    max_error_rate: float,
+    hold_s: float,
+    bucket_s: float,
+    optimistic: bool,
+) -> float | None:
+    if hold_s <= 0 or bucket_s <= 0:
+        raise ValueError("hold_s and bucket_s must be positive")
+    counted = _counted(requests, fault_start)
+    if not counted:
+        return None
+    n_buckets = int((max(r.t for r in counted) - fault_start) // bucket_s) + 1
+    totals, errors = [0] * n_buckets, [0] * n_buckets
+    for r in counted:
+        index = int((r.t - fault_start) // bucket_s)
+        totals[index] += 1
+        errors[index] += not r.ok
+    good = [total > 0 and errors[i] / total <= max_error_rate for i, total in enumerate(totals)]
+    need = max(1, math.ceil(hold_s / bucket_s - 1e-9))
+    samples = sorted(ready_samples, key=lambda s: s.t)
+    times = [s.t for s in samples]
+    if optimistic:  # after the data ends, assume the best, until a window past the last readiness sample fits
+        last_sample = int((times[-1] - fault_start) // bucket_s) + 1 if times else 0
+        good += [True] * (need + max(0, last_sample - n_buckets))
+    run = 0  # good buckets in a row ending at the current one
+    for index, is_good in enumerate(good):
+        run = run + 1 if is_good else 0
+        if run < need:
+            continue
+        first = index - need + 1  # the one window start not tried yet (earlier ones were tried at earlier indices)
+        low = fault_start + first * bucket_s
+        if _ready_throughout(samples, times, low, low + hold_s, optimistic):
+            return first * bucket_s
+    return None
+
+
+def time_to_recovery(
+    requests: Iterable[RequestLike],
+    ready_samples: Iterable[ReadyLike],
+    fault_start: float,
+    max_error_rate: float,
+    hold_s: float,
+    bucket_s: float = 1.0,
+) -> float | None:
+    """Seconds from fault_start to the first bucket boundary T such that, for hold_s seconds from T, every bucket
+    has requests and an error rate <= max_error_rate, and the system is ready throughout [T, T + hold_s].
+
+    Readiness: the latest sample at or before T and every sample in the window must be all_ready; without any
+    sample readiness is not checked. 0.0 when the service never degraded. None when no such T fits in the data
+    (the caller decides between unknown and fail). Requests started before fault_start are ignored.
+    """
+    return _recovery(requests, ready_samples, fault_start, max_error_rate, hold_s, bucket_s, optimistic=False)
+
+
+def earliest_possible_recovery(
+    requests: Iterable[RequestLike],
+    ready_samples: Iterable[ReadyLike],
+    fault_start: float,
+    max_error_rate: float,
+    hold_s: float,
+    bucket_s: float = 1.0,
+) -> float | None:
+    """The earliest recovery time the data does not rule out: as time_to_recovery, but assuming every bucket after
+    the data ends is good (and a not-ready state after the last sample ended at once). None without any request
+    after fault_start. A value above a limit proves the limit was missed, even though the data ends early.
+    """
+    return _recovery(requests, ready_samples, fault_start, max_error_rate, hold_s, bucket_s, optimistic=True)
+
+
+def judge_error_rate(
+    requests: Iterable[RequestLike],
+    objectives: Objectives,
+    start: float | None = None,
+    end: float | None = None,
+    min_requests: int = 5,
+) -> Judgement:
+    """The error rate over [start, end) against the error-rate objective; UNKNOWN below min_requests requests."""
+    objective = objectives.error_rate
+    counted = _counted(requests, start, end)
+    failed = sum(not r.ok for r in counted)
+    detail = f"{failed} of {len(counted)} requests failed"
+    if len(counted) < max(1, min_requests):
+        return Judgement("error rate", objective.source, None, objective.max, "ratio", Verdict.UNKNOWN,
+                         f"only {len(counted)} requests in the window (need {max(1, min_requests)})")
+    measured = failed / len(counted)
+    return Judgement("error rate", objective.source, measured, objective.max, "ratio",
+                     compare(measured, objective.max), detail)
+
+
+def judge_recovery(
+    requests: Iterable[RequestLike],
+    ready_samples: Iterable[ReadyLike],
+    fault: str,
+    fault_start: float,
+    objectives: Objectives,
+    bucket_s: float = 1.0,
+) -> Judgement:
+    """Time to recovery after `fault_start` (the moment the fault's objective is measured from) against its limit.
+
+    Not recovered within the data: FAIL when the data already rules out a recovery within the limit, else UNKNOWN
+    (the record ends too early to tell).
+    """
+    limit = objectives.recovery_for(fault).seconds
+    hold = objectives.recovery_hold_s
+    max_rate = objectives.error_rate.max
+    requests, ready_samples = list(requests), list(ready_samples)
+    measured = time_to_recovery(requests, ready_samples, fault_start, max_rate, hold, bucket_s)
+    if measured is not None:
+        detail = f"{hold:g} s within {max_rate:.3g} error rate and ready from {measured:g} s after the fault"
+        return Judgement("recovery", fault, measured, limit, "s", compare(measured, limit), detail)
+    after = _counted(requests, fault_start)
+    if not after:
+        return Judgement("recovery", fault, None, limit, "s", Verdict.UNKNOWN, "no requests after the fault")
+    observed = max(r.t for r in after) - fault_start
+    possible = earliest_possible_recovery(requests, ready_samples, fault_start, max_rate, hold, bucket_s)
+    if possible is not None and possible > limit:
+        return Judgement("recovery", fault, None, limit, "s", Verdict.FAIL,
+                         f"not recovered within {observed:.3g} s of data, so not within {limit:g} s")
+    return Judgement("recovery", fault, None, limit, "s", Verdict.UNKNOWN,
+                     f"not recovered yet when the data ends {observed:.3g} s after the fault; "
+                     f"a recovery at {possible:g} s (+{hold:g} s hold) is not ruled out")
+
+
+def stop_reason(requests: Iterable[RequestLike], stop: StopConditions, now: float) -> str | None:
+    """Why a run should abort now on error rate (requests started in the last window_s seconds), or None."""
+    counted = _counted(requests, now - stop.window_s, now)
+    if len(counted) < stop.min_requests:
+        return None
+    rate = sum(not r.ok for r in counted) / len(counted)
+    if rate <= stop.max_error_rate:
+        return None
+    return (f"error rate {rate * 100:.3g}% > {stop.max_error_rate * 100:.3g}% over the last {stop.window_s:g} s "
+            f"({len(counted)} requests)")
