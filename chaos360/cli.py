@@ -8,9 +8,12 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from chaos360.errors import Chaos360Error, ExitCode, UsageError
 from chaos360.progress import Progress
+from chaos360.verdict import exit_code
 from lab.topology import LabSettings, Profile
 
 
@@ -102,6 +105,79 @@ def _cmd_lab_smoke(args: argparse.Namespace) -> int:
     return ExitCode.PASS if result.ok else ExitCode.FAILED
 
 
+def _refuse_unhealed(lab_id: str) -> None:
+    from chaos360.ledger import Ledger
+
+    entries = Ledger(lab_id).entries()
+    if entries:
+        faults = ", ".join(f"{e.fault}({', '.join(f'{v}' for v in e.undo.args.values())})" for e in entries)
+        raise UsageError(f"unhealed faults in the ledger: {faults}; run `chaos360 heal` first")
+
+
+def _worst_exit(outcomes: list[Any]) -> int:
+    codes = [ExitCode.HARNESS_ERROR if o.harness_error else exit_code(o.verdict) for o in outcomes]
+    return int(max(codes, default=ExitCode.UNKNOWN))
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from chaos360 import runner
+
+    paths = [Path(p) for p in args.experiments]
+    for path in paths:
+        runner.load(path)
+    _refuse_unhealed(args.lab_id)
+    outcomes = []
+    for path in paths:
+        outcome = runner.run_file(path, args.lab_id)
+        outcomes.append(outcome)
+        print(f"{outcome.experiment}: {outcome.verdict.value.upper()} in {outcome.wall_s:.0f}s  ({outcome.run_dir})")
+        for reason in outcome.reasons:
+            print(f"  {reason}")
+    return _worst_exit(outcomes)
+
+
+def _cmd_gate(args: argparse.Namespace) -> int:
+    import pytest
+
+    from chaos360 import run as runs
+
+    _refuse_unhealed(args.lab_id)
+    gate_dir = runs.new_run_dir("gate")
+    collector = _OutcomeCollector()
+    code = pytest.main([str(Path(args.experiments_dir)), "-p", "no:locust", "-p", "no:cacheprovider", "-q",
+                        f"--junitxml={gate_dir / 'junit.xml'}"], plugins=[collector])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise UsageError(f"gate: pytest could not run the experiments in {args.experiments_dir} (exit {int(code)})")
+    print(f"gate: {len(collector.outcomes)} experiments, JUnit at {gate_dir / 'junit.xml'}")
+    return _worst_exit(collector.outcomes)
+
+
+class _OutcomeCollector:
+    def __init__(self) -> None:
+        self.outcomes: list[Any] = []
+
+    def pytest_sessionfinish(self, session: Any) -> None:
+        from conftest import OUTCOMES
+
+        self.outcomes = list(session.config.stash.get(OUTCOMES, []))
+
+
+def _cmd_heal(args: argparse.Namespace) -> int:
+    from chaos360.inventory import load
+    from chaos360.ledger import Ledger
+    from lab.target import DockerLabTarget
+    from loadtests.processes import kill_load_processes
+
+    killed = kill_load_processes()
+    ledger = Ledger(args.lab_id)
+    if not ledger.entries():
+        print(f"heal: no unhealed faults; {len(killed)} load processes stopped")
+        return ExitCode.PASS
+    report = ledger.heal(DockerLabTarget(load(args.lab_id)).apply)
+    print(f"heal: {report.summary()}; {len(killed)} load processes stopped")
+    return ExitCode.HARNESS_ERROR if report.failed else ExitCode.PASS
+
+
 def _add_lab_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default=Profile.HA.value, choices=[p.value for p in Profile])
     parser.add_argument("--subnet", default=LabSettings.subnet)
@@ -118,6 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lab-id", default=os.environ.get("CHAOS360_LAB_ID", "chaos360"))
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", help="run experiment files against the lab")
+    run.add_argument("experiments", nargs="+", metavar="EXPERIMENT")
+    run.set_defaults(handler=_cmd_run)
+    gate = commands.add_parser("gate", help="run every experiment as the pre-release gate (JUnit)")
+    gate.add_argument("--experiments-dir", default="experiments")
+    gate.set_defaults(handler=_cmd_gate)
+    heal = commands.add_parser("heal", help="undo every fault recorded in the ledger and stop leftover load")
+    heal.set_defaults(handler=_cmd_heal)
     lab = commands.add_parser("lab", help="the local lab: build | up | status | down")
     lab_commands = lab.add_subparsers(dest="lab_command", required=True, parser_class=_Parser)
     build = lab_commands.add_parser("build", help="build the lab images from package registries")

@@ -30,6 +30,11 @@ class Outcome:
     judgements: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     @property
+    def harness_error(self) -> bool:
+        """The run did not complete for a reason of its own (an action failed), not an objective."""
+        return self.verdict is Verdict.UNKNOWN and self.status != "completed"
+
+    @property
     def summary(self) -> str:
         return f"{self.experiment}: {self.verdict.value.upper()} ({self.wall_s:.0f}s) " + "; ".join(self.reasons)
 
@@ -75,6 +80,15 @@ def _failed_probes(journal: dict[str, Any]) -> list[str]:
     return reasons
 
 
+def _activity_errors(journal: dict[str, Any]) -> list[str]:
+    errors = []
+    for activity in journal.get("run") or []:
+        text = "".join(activity.get("exception") or []) if activity.get("status") == "failed" else ""
+        if text.strip():
+            errors.append(f"{activity.get('activity', {}).get('name', '?')}: {text.strip().splitlines()[-1]}")
+    return errors
+
+
 def verdict_of(journal: dict[str, Any]) -> tuple[Verdict, list[str], list[dict[str, Any]]]:
     """PASS only when the steady state held before and after and no judgement failed or is unknown."""
     judgements = _judgements(journal)
@@ -86,8 +100,7 @@ def verdict_of(journal: dict[str, Any]) -> tuple[Verdict, list[str], list[dict[s
     if journal.get("deviated") or _failed_probes(journal):
         return Verdict.FAIL, _failed_probes(journal) or ["steady state deviated"], judgements
     if status != "completed":
-        errors = [str(a.get("exception", ""))[-300:] for a in journal.get("run") or [] if a.get("status") == "failed"]
-        return Verdict.UNKNOWN, [f"run {status}"] + [e.strip().splitlines()[-1] for e in errors if e.strip()], judgements
+        return Verdict.UNKNOWN, [f"run {status}", *_activity_errors(journal)], judgements
     if unknown:
         return Verdict.UNKNOWN, unknown, judgements
     return Verdict.PASS, [j["message"] for j in judgements], judgements

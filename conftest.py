@@ -1,0 +1,70 @@
+"""The pytest gate: every experiments/*.yaml is a test item, run through chaoslib with rollbacks always."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos360.runner import Outcome, run_file
+from chaos360.verdict import Verdict
+
+NOT_EXPERIMENTS = {"objectives.yaml"}
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:
+    if file_path.suffix in (".yaml", ".yml") and file_path.parent.name == "experiments" \
+            and file_path.name not in NOT_EXPERIMENTS:
+        return ExperimentFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ExperimentFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        yield ExperimentItem.from_parent(self, name=self.path.stem)
+
+
+class ExperimentFailed(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.summary)
+        self.outcome = outcome
+
+
+class ExperimentItem(pytest.Item):
+    def runtest(self) -> None:
+        _ensure_lab(self.config)
+        outcome = run_file(self.path, os.environ.get("CHAOS360_LAB_ID", "chaos360"))
+        self.user_properties += [("verdict", outcome.verdict.value), ("run_dir", str(outcome.run_dir))]
+        self.user_properties += [(j["name"], j["message"]) for j in outcome.judgements]
+        self.config.stash.setdefault(OUTCOMES, []).append(outcome)
+        if outcome.verdict is not Verdict.PASS:
+            raise ExperimentFailed(outcome)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ExperimentFailed):
+            outcome = excinfo.value.outcome
+            lines = [f"{outcome.experiment}: {outcome.verdict.value.upper()} (run {outcome.run_dir})"]
+            return "\n".join(lines + [f"  {reason}" for reason in outcome.reasons])
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"experiment {self.name}"
+
+
+OUTCOMES = pytest.StashKey[list[Outcome]]()
+_LAB_READY = pytest.StashKey[bool]()
+
+
+def _ensure_lab(config: pytest.Config) -> None:
+    """Start the ha lab once per session when it is not running (idempotent)."""
+    if config.stash.get(_LAB_READY, False):
+        return
+    from chaos360.progress import Progress
+    from lab import docker_lab
+    from lab.topology import LabSettings
+
+    docker_lab.up(LabSettings(lab_id=os.environ.get("CHAOS360_LAB_ID", "chaos360")), Progress())
+    config.stash[_LAB_READY] = True
