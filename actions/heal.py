@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from chaos360.errors import LabError
+from chaos360.progress import Progress
 from chaos360.run import current_run
+from lab.readiness import run_checks, wait_until
 
 
-def heal_all(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+def heal_all(wait_ready_s: float = 120.0, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Undo every recorded fault, then wait until the whole lab is ready again."""
     run = current_run(configuration)
     report = run.ledger.heal(run.target.apply)
     for entry in report.healed:
         run.events.append("fault.heal", fault=entry.fault, entry=entry.id)
     if report.failed:
         raise LabError(report.summary())
-    return {"healed": [e.fault for e in report.healed]}
+    started = time.monotonic()
+    wait_until(lambda: run_checks(run.inventory), wait_ready_s, Progress(quiet=True))
+    ready_after = round(time.monotonic() - started, 1)
+    run.events.append("lab.ready", after_heal_s=ready_after)
+    return {"healed": [e.fault for e in report.healed], "ready_after_s": ready_after}

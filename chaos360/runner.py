@@ -61,7 +61,8 @@ def _probe_outputs(journal: dict[str, Any], phase: str) -> list[dict[str, Any]]:
 
 def _judgements(journal: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
-    for probe in _probe_outputs(journal, "after") + list(journal.get("run") or []):
+    after = _probe_outputs(journal, "after")
+    for probe in after if after else list(journal.get("run") or []):
         output = probe.get("output")
         if isinstance(output, dict):
             found.extend(j for j in output.get("judgements", []) if isinstance(j, dict))

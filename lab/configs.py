@@ -5,10 +5,22 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from lab.topology import CASSANDRA_PROXY_PORT, CASSANDRA_TOKENS, REDIS_PROXY_PORT, Instance, Role, Topology
+from lab.topology import (
+    CANARY_SLOT,
+    CASSANDRA_PROXY_PORT,
+    CASSANDRA_TOKENS,
+    REDIS_PROXY_PORT,
+    SURGE_SLOT,
+    Instance,
+    Role,
+    Topology,
+    variant_ip,
+)
 
 MASTER_NAME = "mymaster"
 SENTINEL_QUORUM = 2
+CANARY_WEIGHTS = (90, 10)
+"""The guide's VirtualService: 90% of traffic to v1, 10% to v2."""
 
 
 def redis_conf(topology: Topology, instance: Instance) -> str:
@@ -55,8 +67,13 @@ def toxiproxy_conf(topology: Topology) -> str:
 
 
 def haproxy_cfg(topology: Topology) -> str:
-    servers = "\n".join(
-        f"  server {app.name} {app.ip}:8080 check" for app in topology.by_role(Role.APP)
+    apps = topology.by_role(Role.APP)
+    servers = "\n".join(f"  server {app.name} {app.ip}:8080 check weight {CANARY_WEIGHTS[0] // len(apps)}"
+                         for app in apps)
+    settings = topology.settings
+    servers += (
+        f"\n  server surge {variant_ip(settings, SURGE_SLOT)}:8080 check disabled"
+        f"\n  server canary {variant_ip(settings, CANARY_SLOT)}:8080 check disabled weight {CANARY_WEIGHTS[1]}"
     )
     return f"""global
   maxconn 4096

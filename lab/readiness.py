@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import socket
 import time
 import urllib.request
 from collections.abc import Callable
@@ -33,8 +34,16 @@ def _http_text(url: str) -> str:
         return str(response.read().decode())
 
 
+EXTRA_SERVERS = ("surge", "canary")
+
+
 def haproxy_backends(inventory: Inventory) -> dict[str, str]:
-    """Status of every app server as HAProxy's health checks see it (UP, DOWN, MAINT...)."""
+    """Status of the lab's own app servers as HAProxy's health checks see them (UP, DOWN, MAINT...)."""
+    return {name: state for name, state in haproxy_servers(inventory).items() if name not in EXTRA_SERVERS}
+
+
+def haproxy_servers(inventory: Inventory) -> dict[str, str]:
+    """Status of every server of the backend, the surge and canary slots included."""
     lb = inventory.by_role("lb")[0]
     text = _http_text(f"http://127.0.0.1:{lb.host_ports['stats']}/stats;csv")
     rows = csv.DictReader(io.StringIO(text.lstrip("# ")))
@@ -115,11 +124,26 @@ def _parse_nodetool(text: str) -> dict[str, str]:
     return states
 
 
+CQL_OPTIONS_V4 = bytes([0x04, 0x00, 0x00, 0x01, 0x05, 0, 0, 0, 0])
+CQL_SUPPORTED = 0x06
+
+
+def cql_alive(port: int, timeout_s: float = 1.0) -> bool:
+    """The node answers a CQL OPTIONS frame (a bare TCP connect would only reach Docker's port proxy)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as conn:
+            conn.sendall(CQL_OPTIONS_V4)
+            header = conn.recv(9)
+    except OSError:
+        return False
+    return len(header) >= 5 and header[4] == CQL_SUPPORTED
+
+
 def check_cassandra(inventory: Inventory) -> Check:
     states = cassandra_node_states(inventory)
     nodes = inventory.by_role("cassandra")
-    up = [n.name for n in nodes if states.get(n.ip) == "UN"]
-    return Check("cassandra", len(up) == len(nodes), f"{len(up)}/{len(nodes)} nodes UN")
+    up = [n.name for n in nodes if states.get(n.ip) == "UN" and cql_alive(n.host_ports["cql"])]
+    return Check("cassandra", len(up) == len(nodes), f"{len(up)}/{len(nodes)} nodes UN and serving CQL")
 
 
 def check_prometheus(inventory: Inventory) -> Check:

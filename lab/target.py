@@ -18,7 +18,9 @@ from chaos360.errors import LabError, UsageError
 from chaos360.inventory import Inventory, InventoryInstance
 from chaos360.ledger import Undo
 from chaos360.target import ToxicSpec
+from lab import haproxy_admin
 from lab.containers import LABEL_LAB
+from lab.topology import CANARY_SLOT, SURGE_SLOT
 
 RULE_COMMENT = "chaos360-isolation"
 TOXIPROXY_TIMEOUT_S = 3.0
@@ -178,6 +180,16 @@ class DockerLabTarget:
                 found[f"{name}:disabled"] = []
         return found
 
+    def remove_variant(self, slot: int) -> None:
+        """Remove an extra app replica (surge, canary) and take its HAProxy slot out of rotation."""
+        lab_filter = {"label": f"{LABEL_LAB}={self.inventory.lab_id}"}
+        for container in self._client.containers.list(all=True, filters=lab_filter):
+            if container.name.startswith(f"{self.inventory.lab_id}-variant{slot}-"):
+                container.remove(force=True)
+        server = {SURGE_SLOT: "surge", CANARY_SLOT: "canary"}.get(slot)
+        if server:
+            haproxy_admin.set_state(self.inventory, server, "maint")
+
     def apply(self, undo: Undo) -> None:
         """Carry out one undo from the fault ledger; every operation is idempotent."""
         args = undo.args
@@ -187,6 +199,7 @@ class DockerLabTarget:
             "rejoin": lambda: self.rejoin(str(args["zone"])),
             "remove_toxic": lambda: self.remove_toxic(str(args["sidecar"]), str(args["proxy"]), str(args["toxic"])),
             "enable_proxy": lambda: self.set_proxy_enabled(str(args["sidecar"]), str(args["proxy"]), True),
+            "remove_variant": lambda: self.remove_variant(int(args["slot"])),
         }
         if undo.op not in operations:
             raise LabError(f"unknown undo operation {undo.op!r}")

@@ -58,6 +58,11 @@ HOST_PORT_OFFSET: dict[tuple[Role, str], int] = {
 }
 REDIS_PROXY_PORT = 6380
 CASSANDRA_PROXY_PORT = 9142
+VARIANT_SLOTS = 6
+VARIANT_OCTET = 24
+VARIANT_PORT_OFFSET = 84
+SURGE_SLOT = 4
+CANARY_SLOT = 5
 CASSANDRA_TOKENS = ("-9223372036854775808", "-3074457345618258603", "3074457345618258602")
 
 
@@ -154,3 +159,13 @@ def plan(settings: LabSettings) -> Topology:
     instances.append(_instance(settings, Role.LB, None, 0))
     instances.append(_instance(settings, Role.PROMETHEUS, None, 0))
     return Topology(settings, tuple(instances))
+
+
+def variant_ip(settings: LabSettings, slot: int) -> str:
+    """Address of an extra app replica (surge, canary, or a build under test) beside the lab's own."""
+    network = ipaddress.ip_network(settings.subnet)
+    return str(network.network_address + VARIANT_OCTET + slot)
+
+
+def variant_host_port(settings: LabSettings, slot: int) -> int:
+    return settings.port_base + VARIANT_PORT_OFFSET + slot

@@ -11,20 +11,15 @@ from chaos360.inventory import Inventory
 from lab import configs
 from lab.containers import ContainerSpec, build_container
 from lab.docker_lab import docker_client, network_name
-from lab.topology import Instance, LabSettings, Profile, Role, plan
-
-VARIANT_SLOTS = 6
-VARIANT_IP_OFFSET = 24
-VARIANT_PORT_OFFSET = 84
+from lab.topology import VARIANT_SLOTS, Instance, LabSettings, Profile, Role, plan, variant_host_port, variant_ip
 
 
 def _variant_instance(topology_app: Instance, slot: int, settings: LabSettings) -> Instance:
-    base_ip = topology_app.ip.rsplit(".", 1)[0]
     return dataclasses.replace(
         topology_app,
         name=f"variant{slot}-{topology_app.zone}",
-        ip=f"{base_ip}.{VARIANT_IP_OFFSET + slot}",
-        host_ports={"http": settings.port_base + VARIANT_PORT_OFFSET + slot},
+        ip=variant_ip(settings, slot),
+        host_ports={"http": variant_host_port(settings, slot)},
     )
 
 

@@ -63,7 +63,11 @@ def wait_for_recovery(fault: str, configuration: dict[str, Any] | None = None) -
 def _judge_recovery(run: Run, fault: str, objectives: Objectives) -> Judgement:
     events = read_events(run.run_dir / "events.jsonl", missing_ok=True)
     start = _first_fault(events)
-    limit = objectives.recovery_for(fault).seconds
+    objective = objectives.recovery_for(fault)
+    limit = objective.seconds
+    if objective.measured_from == "heal" and start is not None:
+        healed = [e.t for e in events if e.kind == "fault.heal" and e.t >= start]
+        start = min(healed) if healed else None
     if start is None:
         return Judgement("recovery", fault, None, limit, "s", Verdict.UNKNOWN, "no fault was injected")
     requests = read_requests(run.requests_file, missing_ok=True)

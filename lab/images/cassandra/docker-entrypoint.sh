@@ -59,7 +59,7 @@ render() {
   while [ $# -gt 0 ]; do
     name="$1" value="$2"
     shift 2
-    text="${text//@@${name}@@/$value}"
+    text="${text//"@@${name}@@"/"$value"}" # quoted: no pattern/& magic in names or values
   done
   printf '%s\n' "$text"
 }

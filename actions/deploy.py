@@ -1,0 +1,127 @@
+"""Deployments as the guide writes them: a rolling update (maxSurge 1, maxUnavailable 0) and a 90/10 canary."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from typing import Any
+
+from chaos360 import smoke
+from chaos360.errors import LabError, UsageError
+from chaos360.ledger import Undo
+from chaos360.objectives import load_objectives
+from chaos360.run import Run, current_run
+from lab import haproxy_admin
+from lab.readiness import haproxy_servers
+from lab.topology import CANARY_SLOT, SURGE_SLOT
+from lab.variants import variant_app
+
+UP_TIMEOUT_S = 60.0
+DRAIN_TIMEOUT_S = 5.0
+
+
+def _wait_server(run: Run, server: str, up: bool, timeout_s: float = UP_TIMEOUT_S) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if haproxy_servers(run.inventory).get(server, "").startswith("UP") == up:
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise LabError(f"HAProxy did not see {server} {'UP' if up else 'leave'} within {timeout_s:.0f}s")
+
+
+def _wait_ready(url: str, timeout_s: float = UP_TIMEOUT_S) -> None:
+    """The replica's own /ready must answer before the load balancer is told to route to it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if smoke.request("GET", f"{url}/ready").status == 200:
+            return
+        time.sleep(0.2)
+    raise LabError(f"{url} did not become ready within {timeout_s:.0f}s")
+
+
+def _serving(run: Run) -> dict[str, str]:
+    return {name: state for name, state in haproxy_servers(run.inventory).items() if state.startswith("UP")}
+
+
+def _drain(run: Run, server: str) -> None:
+    haproxy_admin.set_state(run.inventory, server, "drain")
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    while haproxy_admin.sessions(run.inventory).get(server, 0) > 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _replace(run: Run, app: str, min_serving: list[dict[str, str]]) -> float:
+    """Drain one replica, restart it (SIGTERM, graceful), and wait until HAProxy routes to it again."""
+    _drain(run, app)
+    run.record_fault("rolling-restart", Undo(op="start", args={"name": app}), instance=app)
+    started = time.monotonic()
+    run.target.stop(app, timeout_s=10)
+    min_serving.append(_serving(run))
+    run.target.start(app)
+    _wait_ready(run.inventory.host_url(app))
+    haproxy_admin.set_state(run.inventory, app, "ready")
+    _wait_server(run, app, up=True)
+    return round(time.monotonic() - started, 2)
+
+
+def rolling_restart(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Replace every app replica one at a time; a surge replica is serving before each one leaves."""
+    run = current_run(configuration)
+    policy = load_objectives().rolling_update
+    if policy.max_surge < 1:
+        raise UsageError("rolling_restart needs max_surge >= 1 in objectives.yaml")
+    apps = [a.name for a in run.inventory.by_role("app")]
+    min_serving: list[dict[str, str]] = []
+    durations = {}
+    run.record_fault("surge", Undo(op="remove_variant", args={"slot": SURGE_SLOT}), instance="surge")
+    with variant_app(run.inventory, SURGE_SLOT, {"AGENT360_VERSION": "v1-surge"}) as surge_url:
+        _wait_ready(surge_url)
+        haproxy_admin.set_state(run.inventory, "surge", "ready")
+        _wait_server(run, "surge", up=True)
+        for app in apps:
+            durations[app] = _replace(run, app, min_serving)
+        _drain(run, "surge")
+        haproxy_admin.set_state(run.inventory, "surge", "maint")
+    capacity = min((len(s) for s in min_serving), default=0)
+    run.events.append("fault.effect", fault="rolling-restart", replaced=durations, min_serving=capacity,
+                      serving_while_replacing=min_serving,
+                      effective=len(durations) == len(apps) and capacity >= len(apps) - policy.max_unavailable)
+    return {"replaced_s": durations, "min_serving_during_update": capacity, "replicas": len(apps)}
+
+
+def canary_fault(fault: str = "pause", canary_s: float = 10.0,
+                 configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Send 10% of traffic to a v2 replica, break v2 only, then roll the canary back (weight to maint)."""
+    if fault not in ("pause", "kill", "stop"):
+        raise UsageError(f"canary fault {fault!r} is not one of pause, kill, stop")
+    if not 0 < canary_s <= 600:
+        raise UsageError(f"canary_s {canary_s} must be within 0..600")
+    run = current_run(configuration)
+    with ExitStack() as stack:
+        canary_url = stack.enter_context(variant_app(run.inventory, CANARY_SLOT, {"AGENT360_VERSION": "v2"}))
+        stack.callback(haproxy_admin.set_state, run.inventory, "canary", "maint")
+        _wait_ready(canary_url)
+        haproxy_admin.set_state(run.inventory, "canary", "ready")
+        _wait_server(run, "canary", up=True)
+        container = f"{run.inventory.lab_id}-variant{CANARY_SLOT}-a"
+        run.record_fault(f"canary-{fault}", Undo(op="remove_variant", args={"slot": CANARY_SLOT}),
+                         instance="canary", version="v2")
+        _break_canary(container, fault)
+        left_rotation_s = _wait_server(run, "canary", up=False, timeout_s=canary_s + 30)
+        time.sleep(max(0.0, canary_s - left_rotation_s))
+        haproxy_admin.set_state(run.inventory, "canary", "maint")
+        run.events.append("fault.heal", fault=f"canary-{fault}", action="rollback to v1")
+    run.events.append("fault.effect", fault=f"canary-{fault}", effective=True, left_rotation_s=left_rotation_s)
+    return {"canary": "v2", "fault": fault, "left_rotation_s": round(left_rotation_s, 2)}
+
+
+def _break_canary(container: str, fault: str) -> None:
+    import docker
+
+    canary = docker.from_env().containers.get(container)
+    if fault == "pause":
+        canary.pause()
+    elif fault == "stop":
+        canary.stop(timeout=0)
+    else:
+        canary.kill()
