@@ -146,11 +146,14 @@ def _proxy_maps(topology: Topology, sidecar: Instance) -> tuple[str, str, str]:
     return redis_map, cassandra_map, contact_points
 
 
-def app_env(topology: Topology, app: Instance) -> dict[str, str]:
-    """The service reaches every datastore through the Toxiproxy sidecar of its own zone."""
+def app_env(topology: Topology, app: Instance, master: Instance | None = None) -> dict[str, str]:
+    """The service reaches every datastore through the Toxiproxy sidecar of its own zone.
+
+    `master` is where a direct-mode (weak) build points: the Redis master at the time the replica starts.
+    """
     sidecar = topology.one(Role.TOXIPROXY, app.zone)
     redis_map, cassandra_map, contact_points = _proxy_maps(topology, sidecar)
-    master = topology.initial_redis_master
+    master = master or topology.initial_redis_master
     env = {
         "AGENT360_PORT": "8080",
         "AGENT360_ZONE": app.zone or "a",
@@ -163,4 +166,6 @@ def app_env(topology: Topology, app: Instance) -> dict[str, str]:
         "AGENT360_CASSANDRA_DC": "dc1",
     }
     env.update(dict(topology.settings.app_env))
+    if env.get("AGENT360_REDIS_MODE", "sentinel") != "direct":
+        del env["AGENT360_REDIS_DIRECT"]
     return env

@@ -77,8 +77,8 @@ def _spec_cassandra(topology: Topology, instance: Instance, images: dict[str, st
     return ContainerSpec(instance, images["cassandra"], None, configs.cassandra_env(topology, instance))
 
 
-def _spec_app(topology: Topology, instance: Instance, images: dict[str, str]) -> ContainerSpec:
-    return ContainerSpec(instance, images["app"], None, configs.app_env(topology, instance))
+def _spec_app(topology: Topology, instance: Instance, images: dict[str, str], master: Instance) -> ContainerSpec:
+    return ContainerSpec(instance, images["app"], None, configs.app_env(topology, instance, master))
 
 
 def _spec_lb(topology: Topology, instance: Instance, images: dict[str, str]) -> ContainerSpec:
@@ -103,13 +103,15 @@ _SPEC_BUILDERS = {
     Role.SENTINEL: _spec_sentinel,
     Role.TOXIPROXY: _spec_toxiproxy,
     Role.CASSANDRA: _spec_cassandra,
-    Role.APP: _spec_app,
     Role.LB: _spec_lb,
     Role.PROMETHEUS: _spec_prometheus,
 }
 
 
-def container_spec(topology: Topology, instance: Instance, images: dict[str, str]) -> ContainerSpec:
+def container_spec(topology: Topology, instance: Instance, images: dict[str, str],
+                   redis_master: Instance | None = None) -> ContainerSpec:
+    if instance.role is Role.APP:
+        return _spec_app(topology, instance, images, redis_master or topology.initial_redis_master)
     return _SPEC_BUILDERS[instance.role](topology, instance, images)
 
 
@@ -134,7 +136,7 @@ class LabContainer(DockerContainer):
         return self
 
 
-def build_container(spec: ContainerSpec, lab_id: str, network: str, config_hash: str) -> LabContainer:
+def build_container(spec: ContainerSpec, lab_id: str, network: str, spec_hash: str) -> LabContainer:
     instance = spec.instance
     container = LabContainer(spec.image)
     container.with_name(instance.container_name(lab_id))
@@ -149,7 +151,7 @@ def build_container(spec: ContainerSpec, lab_id: str, network: str, config_hash:
         LABEL_ROLE: instance.role.value,
         LABEL_ZONE: instance.zone or "",
         LABEL_NAME: instance.name,
-        LABEL_CONFIG: config_hash,
+        LABEL_CONFIG: spec_hash,
     }
     container.with_kwargs(
         labels=labels,

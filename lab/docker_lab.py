@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker
 import docker.errors
+import redis
 from docker.models.containers import Container
 from docker.types import IPAMConfig, IPAMPool
 
@@ -18,7 +19,7 @@ from chaos360.inventory import Inventory, InventoryInstance
 from chaos360.progress import Progress
 from lab import build, schema
 from lab.containers import LABEL_CONFIG, LABEL_LAB, ContainerSpec, build_container, container_spec
-from lab.readiness import run_checks, wait_until
+from lab.readiness import run_checks, sentinel_view, wait_until
 from lab.topology import Instance, LabSettings, Role, Topology, plan
 
 READY_TIMEOUT_S = 240
@@ -43,8 +44,8 @@ def network_name(lab_id: str) -> str:
     return f"{lab_id}-net"
 
 
-def _config_hash(specs: list[ContainerSpec]) -> str:
-    payload = json.dumps([[s.instance.name, s.image, s.command, s.env] for s in specs], sort_keys=True)
+def spec_hash(spec: ContainerSpec) -> str:
+    payload = json.dumps([spec.instance.name, spec.instance.ip, spec.image, spec.command, spec.env], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
@@ -93,16 +94,22 @@ def _check_images(tags: dict[str, str]) -> None:
         )
 
 
-def _check_reusable(existing: dict[str, Container], config_hash: str, lab_id: str) -> None:
-    for name, container in existing.items():
-        if container.labels.get(LABEL_CONFIG) != config_hash:
-            raise UsageError(
-                f"lab {lab_id} runs with another configuration ({name}); run `chaos360 lab down` first"
-            )
+def _replace_changed(specs: list[ContainerSpec], existing: dict[str, Container], lab_id: str,
+                     progress: Progress) -> None:
+    """App replicas whose build changed are replaced (a new deployment); any other change needs `lab down`."""
+    changed = [s for s in specs if s.instance.container_name(lab_id) in existing
+               and existing[s.instance.container_name(lab_id)].labels.get(LABEL_CONFIG) != spec_hash(s)]
+    refused = [s.instance.name for s in changed if s.instance.role is not Role.APP]
+    if refused:
+        raise UsageError(
+            f"lab {lab_id} runs with another configuration ({', '.join(refused)}); run `chaos360 lab down` first"
+        )
+    for spec in changed:
+        existing.pop(spec.instance.container_name(lab_id)).remove(force=True)
+        progress.step(f"{spec.instance.name} replaced: its build changed")
 
 
-def _start_one(spec: ContainerSpec, settings: LabSettings, config_hash: str,
-               existing: dict[str, Container]) -> str:
+def _start_one(spec: ContainerSpec, settings: LabSettings, existing: dict[str, Container]) -> str:
     name = spec.instance.container_name(settings.lab_id)
     current = existing.get(name)
     if current is not None and current.status == "running":
@@ -110,7 +117,7 @@ def _start_one(spec: ContainerSpec, settings: LabSettings, config_hash: str,
     if current is not None:
         current.start()
         return f"{spec.instance.name} restarted"
-    container = build_container(spec, settings.lab_id, network_name(settings.lab_id), config_hash)
+    container = build_container(spec, settings.lab_id, network_name(settings.lab_id), spec_hash(spec))
     try:
         container.start()
     except (TimeoutError, RuntimeError) as error:
@@ -118,10 +125,10 @@ def _start_one(spec: ContainerSpec, settings: LabSettings, config_hash: str,
     return f"{spec.instance.name} started"
 
 
-def _start_stage(specs: list[ContainerSpec], settings: LabSettings, config_hash: str,
-                 existing: dict[str, Container], progress: Progress) -> None:
+def _start_stage(specs: list[ContainerSpec], settings: LabSettings, existing: dict[str, Container],
+                 progress: Progress) -> None:
     with ThreadPoolExecutor(max_workers=len(specs)) as pool:
-        for message in pool.map(lambda s: _start_one(s, settings, config_hash, existing), specs):
+        for message in pool.map(lambda s: _start_one(s, settings, existing), specs):
             progress.step(message)
 
 
@@ -145,24 +152,36 @@ def to_inventory(topology: Topology, tags: dict[str, str]) -> Inventory:
     )
 
 
+def _running_master(topology: Topology, existing: dict[str, Container]) -> Instance:
+    """The Redis master the running Sentinels name (a weak direct-mode build must point at it), else the first."""
+    sentinels = [s for s in topology.by_role(Role.SENTINEL) if s.container_name(topology.settings.lab_id) in existing]
+    for sentinel in sentinels:
+        try:
+            address = str(sentinel_view(sentinel.host_ports["sentinel"])["master"]).split(":")[0]
+        except (redis.RedisError, OSError, KeyError):
+            continue
+        return next((r for r in topology.by_role(Role.REDIS) if r.ip == address), topology.initial_redis_master)
+    return topology.initial_redis_master
+
+
 def up(settings: LabSettings, progress: Progress) -> Inventory:
     """Start (or reuse) every container and return only when the whole stack is ready."""
     client = docker_client()
     topology = plan(settings)
     tags = build.role_images()
     _check_images(tags)
-    specs = [container_spec(topology, i, tags) for i in topology.instances]
-    config_hash = _config_hash(specs)
     existing = lab_containers(client, settings.lab_id)
-    _check_reusable(existing, config_hash, settings.lab_id)
+    master = _running_master(topology, existing)
+    specs = [container_spec(topology, i, tags, master) for i in topology.instances]
     _check_ports([s.instance for s in specs if s.instance.container_name(settings.lab_id) not in existing])
+    _replace_changed(specs, existing, settings.lab_id, progress)
     _ensure_network(client, settings)
     inventory = to_inventory(topology, tags)
     for stage in STAGES:
         if Role.APP in stage:
             schema.ensure(inventory, progress)
         stage_specs = [s for s in specs if s.instance.role in stage]
-        _start_stage(stage_specs, settings, config_hash, existing, progress)
+        _start_stage(stage_specs, settings, existing, progress)
     wait_until(lambda: run_checks(inventory), READY_TIMEOUT_S, progress)
     path = inventory_store.save(inventory)
     progress.step(f"lab {settings.lab_id} ({settings.profile}) is ready; inventory at {path}")
