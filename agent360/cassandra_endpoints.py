@@ -6,7 +6,8 @@ endpoint factory sends it to the mapped address instead. Used by the service and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import random
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from cassandra import ConsistencyLevel, ProtocolVersion
@@ -16,7 +17,9 @@ from cassandra.metadata import _NodeInfo
 from cassandra.policies import (
     ConstantReconnectionPolicy,
     DCAwareRoundRobinPolicy,
+    HostDistance,
     RetryPolicy,
+    SpeculativeExecutionPolicy,
     TokenAwarePolicy,
 )
 from cassandra.query import dict_factory
@@ -40,6 +43,35 @@ class MappedEndPointFactory(EndPointFactory):
         return DefaultEndPoint(address, _NodeInfo.get_broadcast_rpc_port(row) or self.default_port)
 
 
+class ShuffledTokenAwarePolicy(TokenAwarePolicy):
+    """Token-aware routing over the local replicas in a random order, then the child policy's other hosts.
+
+    Without shuffling every client sends a given partition key (the readiness probe's above all) to the same
+    first replica, so one hung node stalls that key everywhere at once. The driver's own `shuffle_replicas`
+    (3.30) shuffles the token map's cached replica list in place, under plans still being consumed by hedges
+    and retries: such a plan can meet the same host twice and skip another. This shuffles a copy.
+    """
+
+    def __init__(self, child_policy: Any) -> None:
+        super().__init__(child_policy, shuffle_replicas=True)
+
+    def make_query_plan(self, working_keyspace: str | None = None, query: Any = None) -> Iterator[Any]:
+        keyspace = query.keyspace if query is not None and query.keyspace else working_keyspace
+        routing_key = query.routing_key if query is not None else None
+        child = self._child_policy
+        if routing_key is None or keyspace is None:
+            yield from child.make_query_plan(keyspace, query)
+            return
+        replicas = list(self._cluster_metadata.get_replicas(keyspace, routing_key))
+        random.shuffle(replicas)
+        for replica in replicas:
+            if replica.is_up and child.distance(replica) == HostDistance.LOCAL:
+                yield replica
+        for host in child.make_query_plan(keyspace, query):
+            if host not in replicas or child.distance(host) == HostDistance.REMOTE:
+                yield host
+
+
 def contact_endpoints(addresses: Iterable[Address]) -> list[DefaultEndPoint]:
     return [DefaultEndPoint(host, port) for host, port in addresses]
 
@@ -53,12 +85,17 @@ def build_cluster(
     request_timeout: float = 2.0,
     connect_timeout: float = 2.0,
     retry_policy: RetryPolicy | None = None,
+    speculative_policy: SpeculativeExecutionPolicy | None = None,
 ) -> Cluster:
-    """An unconnected Cluster; without `contact_points` it starts from every mapped address."""
+    """An unconnected Cluster; without `contact_points` it starts from every mapped address.
+
+    `speculative_policy` (hedging) only applies to statements marked idempotent.
+    """
     points = sorted(set(address_map.values())) if contact_points is None else list(contact_points)
     profile = ExecutionProfile(
-        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=datacenter)),
+        load_balancing_policy=ShuffledTokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=datacenter)),
         retry_policy=retry_policy or RetryPolicy(),
+        speculative_execution_policy=speculative_policy,
         consistency_level=ConsistencyLevel.name_to_value[consistency],
         request_timeout=request_timeout,
         row_factory=dict_factory,

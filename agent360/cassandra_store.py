@@ -12,7 +12,12 @@ from typing import Any, TypeVar
 from cassandra import ConsistencyLevel, OperationTimedOut, Timeout, Unavailable
 from cassandra.cluster import Cluster, NoHostAvailable, ResponseFuture, Session
 from cassandra.connection import ConnectionBusy, ConnectionException
-from cassandra.policies import FallthroughRetryPolicy, RetryPolicy
+from cassandra.policies import (
+    ConstantSpeculativeExecutionPolicy,
+    FallthroughRetryPolicy,
+    RetryPolicy,
+    SpeculativeExecutionPolicy,
+)
 from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage
 from cassandra.query import SimpleStatement
 
@@ -30,6 +35,8 @@ DEPENDENCY = "cassandra"
 CONNECT_RETRY_INTERVAL_S = 1.0
 SHUTDOWN_TIMEOUT_S = 5.0
 READY_AGENT_ID = "__ready__"
+SPECULATIVE_DELAY_S = 0.4  # above a healthy reply even with 300 ms of injected latency; 3 coordinators within 1 s
+SPECULATIVE_EXECUTIONS = 2
 DRIVER_LOGGERS = ("cassandra.cluster", "cassandra.connection", "cassandra.pool")
 _RETRYABLE = (
     NoHostAvailable,
@@ -95,6 +102,54 @@ async def in_daemon_thread(function: Callable[[], T]) -> T:
     return await future
 
 
+class NextHostRetryPolicy(RetryPolicy):
+    """Retry a coordinator's timeout or Unavailable once, on the next host of the query plan.
+
+    The coordinator may hold a stale view of the ring (a node just back from a partition) while the others can
+    serve the request. Write timeouts are retried only for idempotent statements; request errors (connection
+    lost, overloaded, bootstrapping) go to the next host as in the driver's default policy.
+    """
+
+    def on_read_timeout(self, query: Any, consistency: int, required_responses: int, received_responses: int,
+                        data_retrieved: bool, retry_num: int) -> tuple[int, int | None]:
+        return self._next_host(retry_num)
+
+    def on_write_timeout(self, query: Any, consistency: int, write_type: int, required_responses: int,
+                         received_responses: int, retry_num: int) -> tuple[int, int | None]:
+        return self._next_host(retry_num) if query.is_idempotent else (self.RETHROW, None)
+
+    def on_unavailable(self, query: Any, consistency: int, required_replicas: int, alive_replicas: int,
+                       retry_num: int) -> tuple[int, int | None]:
+        return self._next_host(retry_num)
+
+    def _next_host(self, retry_num: int) -> tuple[int, int | None]:
+        return (self.RETRY_NEXT_HOST, None) if retry_num == 0 else (self.RETHROW, None)
+
+
+def driver_policies(retries: int) -> tuple[RetryPolicy, SpeculativeExecutionPolicy | None]:
+    """Resilient build: hedge a slow coordinator on another replica and retry a failed one on the next host.
+
+    The weak build (`retries == 0`) does neither: the driver gives every failure straight back.
+    """
+    if retries == 0:
+        return FallthroughRetryPolicy(), None
+    return NextHostRetryPolicy(), ConstantSpeculativeExecutionPolicy(SPECULATIVE_DELAY_S, SPECULATIVE_EXECUTIONS)
+
+
+def cluster_for(config: Config) -> Cluster:
+    """The service's unconnected Cluster."""
+    retry_policy, speculative_policy = driver_policies(config.retries)
+    return build_cluster(
+        config.cassandra_address_map,
+        config.cassandra_dc,
+        config.cassandra_contact_points,
+        consistency=config.cassandra_cl,
+        request_timeout=config.request_timeout,
+        retry_policy=retry_policy,
+        speculative_policy=speculative_policy,
+    )
+
+
 class _Mute(logging.Filter):
     """Drops the driver's per-attempt tracebacks while the first connect keeps failing (logged here instead)."""
 
@@ -141,7 +196,11 @@ class CassandraStore:
                 await asyncio.wait_for(in_daemon_thread(cluster.shutdown), SHUTDOWN_TIMEOUT_S)
 
     async def ping(self, timeout: float) -> None:
-        """The readiness probe: one LOCAL_QUORUM read of the tasks table."""
+        """The readiness probe: one LOCAL_QUORUM read of the tasks table within `timeout`.
+
+        In the resilient build the driver hedges it on the other replicas, so one hung coordinator (a node
+        partitioned away but not yet marked down) does not make every replica of the service unready at once.
+        """
         statement = self._statement(self._ready_cql, READY_AGENT_ID, ConsistencyLevel.LOCAL_QUORUM)
         await run_once(DEPENDENCY, timeout, lambda: self._execute(statement, (READY_AGENT_ID,), timeout))
 
@@ -161,7 +220,11 @@ class CassandraStore:
         return [_row_to_task(row) for row in rows]
 
     def _statement(self, cql: str, agent_id: str, consistency: int | None = None) -> SimpleStatement:
-        """A statement the token-aware policy can route: the partition key is the agent id."""
+        """A statement the token-aware policy can route: the partition key is the agent id.
+
+        Idempotent, so the driver may hedge and retry it: reads are, and the insert writes a client-supplied key
+        with the same values (and the same client timestamp) however often it runs.
+        """
         statement = SimpleStatement(
             cql,
             consistency_level=self._consistency if consistency is None else consistency,
@@ -210,15 +273,7 @@ class CassandraStore:
                 log.info("cassandra connected")
 
     def _connect(self) -> tuple[Cluster, Session]:
-        retry_policy = RetryPolicy() if self._config.retries > 0 else FallthroughRetryPolicy()
-        cluster = build_cluster(
-            self._config.cassandra_address_map,
-            self._config.cassandra_dc,
-            self._config.cassandra_contact_points,
-            consistency=self._config.cassandra_cl,
-            request_timeout=self._config.request_timeout,
-            retry_policy=retry_policy,
-        )
+        cluster = cluster_for(self._config)
         try:
             session = cluster.connect()
         except BaseException:

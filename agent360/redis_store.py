@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -49,7 +49,27 @@ class MappedSentinel(Sentinel):
         self.address_map = address_map
 
     async def discover_master(self, service_name: str) -> Address:
-        return translate(await super().discover_master(service_name), self.address_map)
+        """Ask the Sentinels in turn (an unreachable one costs its short socket timeout, then the next is asked).
+
+        The Sentinel that answered moves to the front, so the next discovery asks it first. redis-py swaps list
+        positions found before its awaits instead: under concurrent discoveries (every new connection and the
+        master watcher) that drops or doubles Sentinels, and can leave an unreachable one in front.
+        """
+        errors: list[str] = []
+        for sentinel in list(self.sentinels):
+            try:
+                masters = cast(dict[str, Any], await sentinel.sentinel_masters())
+            except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                where = sentinel.connection_pool.connection_kwargs
+                errors.append(f"sentinel {where.get('host')}:{where.get('port')}: {_describe(error)}")
+                continue
+            state = masters.get(service_name)
+            if state and self.check_master_state(state, service_name):
+                if self.sentinels[0] is not sentinel:
+                    self.sentinels.remove(sentinel)
+                    self.sentinels.insert(0, sentinel)
+                return translate((state["ip"], state["port"]), self.address_map)
+        raise MasterNotFoundError(f"No master found for {service_name!r}: {'; '.join(errors) or 'none usable'}")
 
     async def discover_slaves(self, service_name: str) -> list[Address]:
         return [translate(a, self.address_map) for a in await super().discover_slaves(service_name)]

@@ -1,9 +1,12 @@
+from types import SimpleNamespace
+from typing import Any
+
 from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT
 from cassandra.connection import DefaultEndPoint
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import DCAwareRoundRobinPolicy, HostDistance, NoSpeculativeExecutionPolicy, TokenAwarePolicy
 
-from agent360.cassandra_endpoints import MappedEndPointFactory, build_cluster
+from agent360.cassandra_endpoints import MappedEndPointFactory, ShuffledTokenAwarePolicy, build_cluster
 
 MAP = {"10.0.0.11": ("proxy", 19042), "10.0.0.12": ("proxy", 19043)}
 
@@ -39,6 +42,8 @@ def test_build_cluster_starts_from_every_mapped_address_and_routes_token_aware()
         assert isinstance(cluster.endpoint_factory, MappedEndPointFactory)
         profile = cluster.profile_manager.profiles[EXEC_PROFILE_DEFAULT]
         assert isinstance(profile.load_balancing_policy, TokenAwarePolicy)
+        assert isinstance(profile.load_balancing_policy, ShuffledTokenAwarePolicy)
+        assert isinstance(profile.speculative_execution_policy, NoSpeculativeExecutionPolicy)
         child = profile.load_balancing_policy._child_policy
         assert isinstance(child, DCAwareRoundRobinPolicy) and child.local_dc == "dc7"
         assert profile.consistency_level == ConsistencyLevel.LOCAL_QUORUM
@@ -57,3 +62,47 @@ def test_build_cluster_uses_explicit_contact_points_and_consistency():
         assert profile.request_timeout == 0.5
     finally:
         cluster.shutdown()
+
+
+class FakeChild:
+    def __init__(self, hosts: list[Any]) -> None:
+        self.hosts = hosts
+
+    def distance(self, host: Any) -> int:
+        return HostDistance.LOCAL
+
+    def make_query_plan(self, keyspace: str | None, query: Any) -> list[Any]:
+        return list(self.hosts)
+
+
+def routed_policy(hosts: list[Any], replicas: list[Any]) -> ShuffledTokenAwarePolicy:
+    policy = ShuffledTokenAwarePolicy(FakeChild(hosts))
+    policy._cluster_metadata = SimpleNamespace(get_replicas=lambda keyspace, key: replicas)
+    return policy
+
+
+def test_shuffled_plans_try_every_replica_once_even_while_other_plans_are_made():
+    hosts = [SimpleNamespace(name=n, is_up=True) for n in "abcd"]
+    replicas = hosts[:3]  # the token map's own list, shared by every plan
+    policy = routed_policy(hosts, replicas)
+    query = SimpleNamespace(keyspace="agent360", routing_key=b"agent-1")
+    firsts = set()
+    for _ in range(50):
+        plan = policy.make_query_plan("agent360", query)
+        first = next(plan)
+        for _ in range(5):
+            list(policy.make_query_plan("agent360", query))  # concurrent plans, as hedges and retries make
+        rest = list(plan)
+        assert sorted(h.name for h in [first, *rest]) == ["a", "b", "c", "d"] and rest[-1].name == "d"
+        firsts.add(first.name)
+    assert replicas == hosts[:3]  # never shuffled in place
+    assert firsts == {"a", "b", "c"}
+
+
+def test_unrouted_queries_follow_the_child_policy_and_down_replicas_are_skipped():
+    hosts = [SimpleNamespace(name=n, is_up=n != "b") for n in "abc"]
+    policy = routed_policy(hosts, hosts)
+    assert [h.name for h in policy.make_query_plan("agent360", SimpleNamespace(keyspace=None, routing_key=None))] == [
+        "a", "b", "c"]
+    routed = policy.make_query_plan("agent360", SimpleNamespace(keyspace="agent360", routing_key=b"k"))
+    assert sorted(h.name for h in routed) == ["a", "c"]

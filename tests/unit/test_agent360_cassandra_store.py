@@ -5,9 +5,24 @@ from typing import Any
 
 import pytest
 from cassandra import ConsistencyLevel, InvalidRequest, OperationTimedOut, WriteTimeout
-from cassandra.cluster import NoHostAvailable
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile, NoHostAvailable
+from cassandra.policies import (
+    ConstantSpeculativeExecutionPolicy,
+    FallthroughRetryPolicy,
+    NoSpeculativeExecutionPolicy,
+    RetryPolicy,
+    WriteType,
+)
+from cassandra.query import SimpleStatement
 
-from agent360.cassandra_store import CassandraStore, bridge, classify, in_daemon_thread
+from agent360.cassandra_store import (
+    CassandraStore,
+    NextHostRetryPolicy,
+    bridge,
+    classify,
+    cluster_for,
+    in_daemon_thread,
+)
 from agent360.config import Config
 from agent360.errors import DependencyError
 from agent360.tasks import Task
@@ -120,3 +135,61 @@ def test_list_passes_the_limit():
     assert asyncio.run(store.list_tasks("a", 7)) == []
     assert session.calls[0][1] == ("a", 7)
     assert session.calls[0][0].query_string.endswith("LIMIT %s")
+
+
+def default_profile(config: Config) -> ExecutionProfile:
+    cluster = cluster_for(config)
+    try:
+        return cluster.profile_manager.profiles[EXEC_PROFILE_DEFAULT]
+    finally:
+        cluster.shutdown()
+
+
+def test_resilient_build_hedges_a_slow_coordinator_and_retries_on_the_next_host():
+    profile = default_profile(Config())
+    assert isinstance(profile.retry_policy, NextHostRetryPolicy)
+    speculative = profile.speculative_execution_policy
+    assert isinstance(speculative, ConstantSpeculativeExecutionPolicy)
+    plan = speculative.new_plan("agent360", None)
+    assert [plan.next_execution(None) for _ in range(3)] == [0.4, 0.4, -1]  # two hedges within a 1 s probe
+    assert profile.load_balancing_policy.shuffle_replicas
+
+
+def test_weak_build_has_neither_driver_retries_nor_hedging():
+    profile = default_profile(Config(retries=0))
+    assert isinstance(profile.retry_policy, FallthroughRetryPolicy)
+    assert isinstance(profile.speculative_execution_policy, NoSpeculativeExecutionPolicy)
+
+
+def test_next_host_retry_policy_moves_on_once():
+    policy = NextHostRetryPolicy()
+    idempotent = SimpleStatement("INSERT", is_idempotent=True)
+    other = SimpleStatement("UPDATE")
+    local_quorum = ConsistencyLevel.LOCAL_QUORUM
+    assert policy.on_unavailable(idempotent, local_quorum, 2, 1, retry_num=0) == (RetryPolicy.RETRY_NEXT_HOST, None)
+    assert policy.on_unavailable(idempotent, local_quorum, 2, 1, retry_num=1) == (RetryPolicy.RETHROW, None)
+    read = policy.on_read_timeout(idempotent, local_quorum, 2, 1, False, retry_num=0)
+    assert read == (RetryPolicy.RETRY_NEXT_HOST, None)
+    assert policy.on_read_timeout(idempotent, local_quorum, 2, 1, True, retry_num=1) == (RetryPolicy.RETHROW, None)
+    write = policy.on_write_timeout(idempotent, local_quorum, WriteType.SIMPLE, 2, 1, retry_num=0)
+    assert write == (RetryPolicy.RETRY_NEXT_HOST, None)
+    write = policy.on_write_timeout(other, local_quorum, WriteType.SIMPLE, 2, 1, retry_num=0)
+    assert write == (RetryPolicy.RETHROW, None)
+    assert policy.on_request_error(idempotent, local_quorum, OSError(), retry_num=0)[0] == RetryPolicy.RETRY_NEXT_HOST
+
+
+def test_every_statement_is_idempotent_so_the_driver_may_hedge_it():
+    row = {"agent_id": "a", "task_id": "t", "payload": "[1]", "created_at": datetime(2024, 1, 1, 0, 0)}
+    outcomes = [FakeResponseFuture(result=[]), FakeResponseFuture(result=[row]),
+                FakeResponseFuture(result=[]), FakeResponseFuture(result=[])]
+    store, session = connected_store(outcomes)
+
+    async def scenario() -> None:
+        await store.insert_task(TASK)
+        await store.get_task("a", "t")
+        await store.list_tasks("a", 5)
+        await store.ping(1.0)
+
+    asyncio.run(scenario())
+    assert len(session.calls) == 4
+    assert all(statement.is_idempotent for statement, _, _ in session.calls)

@@ -1,15 +1,18 @@
 import asyncio
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agent360.config import Config
 from agent360.errors import DependencyError
-from agent360.redis_store import MappedSentinel, RedisStore, _describe, build_client, translate
+from agent360.redis_store import MappedSentinel, RedisStore, _describe, _guarded, build_client, translate
 from agent360.tasks import Task
 
 ADDRESS_MAP = {("10.0.0.21", 6379): ("proxy", 16379), ("10.0.0.22", 6379): ("proxy", 16380)}
@@ -22,34 +25,89 @@ def test_translate_maps_known_addresses_and_passes_others_through():
     assert translate(("10.0.0.99", 6379), ADDRESS_MAP) == ("10.0.0.99", 6379)
 
 
-def test_discovered_master_and_replicas_are_translated(monkeypatch):
-    async def master(self, service_name):
-        return "10.0.0.22", 6379
+class FakeSentinelClient:
+    """A Sentinel's client: reports `master` for mymaster, or fails with `error` after `delay` seconds."""
 
+    def __init__(self, host: str, master: tuple[str, int] = ("10.0.0.22", 6379), error: Exception | None = None,
+                 delay: float = 0.0, sdown: bool = False) -> None:
+        self.connection_pool = SimpleNamespace(connection_kwargs={"host": host, "port": 26379})
+        self.master = master
+        self.error = error
+        self.delay = delay
+        self.sdown = sdown
+        self.calls = 0
+
+    async def sentinel_masters(self) -> dict[str, dict[str, Any]]:
+        self.calls += 1
+        await asyncio.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        ip, port = self.master
+        state = {"ip": ip, "port": port, "is_master": True, "is_sdown": self.sdown, "is_odown": False,
+                 "num-other-sentinels": 2}
+        return {"mymaster": state}
+
+
+def sentinel_of(*clients: FakeSentinelClient) -> MappedSentinel:
+    sentinel = MappedSentinel([("127.0.0.1", 26379)], ADDRESS_MAP)
+    sentinel.sentinels = list(clients)  # type: ignore[arg-type]
+    return sentinel
+
+
+def test_discovered_master_and_replicas_are_translated(monkeypatch):
     async def replicas(self, service_name):
         return [("10.0.0.21", 6379), ("10.0.0.23", 6379)]
 
-    monkeypatch.setattr(Sentinel, "discover_master", master)
     monkeypatch.setattr(Sentinel, "discover_slaves", replicas)
-    sentinel = MappedSentinel([("127.0.0.1", 26379)], ADDRESS_MAP)
+    sentinel = sentinel_of(FakeSentinelClient("s1", master=("10.0.0.22", 6379)))
     assert asyncio.run(sentinel.discover_master("mymaster")) == ("proxy", 16380)
     assert asyncio.run(sentinel.discover_slaves("mymaster")) == [("proxy", 16379), ("10.0.0.23", 6379)]
 
 
-def test_master_for_pool_resolves_to_the_proxy_and_follows_a_failover(monkeypatch):
-    reported = ["10.0.0.21"]
+def test_discovery_skips_an_unreachable_sentinel_and_asks_the_answering_one_first_next_time():
+    dead = FakeSentinelClient("s1", error=RedisTimeoutError("Timeout connecting to server"))
+    stale = FakeSentinelClient("s2", sdown=True)
+    good = FakeSentinelClient("s3", master=("10.0.0.21", 6379))
+    sentinel = sentinel_of(dead, stale, good)
+    assert asyncio.run(sentinel.discover_master("mymaster")) == ("proxy", 16379)
+    assert sentinel.sentinels[0] is good
+    asyncio.run(sentinel.discover_master("mymaster"))
+    assert (dead.calls, stale.calls, good.calls) == (1, 1, 2)
 
-    async def master(self, service_name):
-        return reported[0], 6379
 
-    monkeypatch.setattr(Sentinel, "discover_master", master)
-    sentinel = MappedSentinel([("127.0.0.1", 26379)], ADDRESS_MAP)
+def test_concurrent_discoveries_keep_the_sentinel_list_whole_and_the_answering_one_in_front():
+    dead = FakeSentinelClient("s1", error=RedisTimeoutError("Timeout reading from socket"), delay=0.05)
+    good_b, good_c = FakeSentinelClient("s2"), FakeSentinelClient("s3")
+    sentinel = sentinel_of(dead, good_b, good_c)
+
+    async def scenario() -> None:
+        await asyncio.gather(*(sentinel.discover_master("mymaster") for _ in range(6)))
+
+    asyncio.run(scenario())
+    assert sentinel.sentinels[0] is not dead
+    assert sorted(map(id, sentinel.sentinels)) == sorted(map(id, (dead, good_b, good_c)))  # none lost or doubled
+    calls = dead.calls
+    asyncio.run(sentinel.discover_master("mymaster"))
+    assert dead.calls == calls
+
+
+def test_no_usable_sentinel_is_a_retryable_connection_error():
+    sentinel = sentinel_of(FakeSentinelClient("s1", error=RedisConnectionError("refused")),
+                           FakeSentinelClient("s2", sdown=True))
+    with pytest.raises(DependencyError) as caught:
+        asyncio.run(_guarded(sentinel.discover_master("mymaster")))
+    assert caught.value.retryable and "sentinel s1:26379" in caught.value.message
+
+
+def test_master_for_pool_resolves_to_the_proxy_and_follows_a_failover():
+    reporter = FakeSentinelClient("s1", master=("10.0.0.21", 6379))
+    sentinel = sentinel_of(reporter)
     pool = sentinel.master_for("mymaster").connection_pool
     assert isinstance(pool, SentinelConnectionPool)
 
     async def scenario() -> tuple[object, object]:
         before = await pool.get_master_address()
-        reported[0] = "10.0.0.22"
+        reporter.master = ("10.0.0.22", 6379)
         return before, await pool.get_master_address()
 
     assert asyncio.run(scenario()) == (("proxy", 16379), ("proxy", 16380))
@@ -66,6 +124,9 @@ def test_build_client_modes():
     assert isinstance(sentinel, MappedSentinel) and sentinel.address_map == ADDRESS_MAP
     assert isinstance(client.connection_pool, SentinelConnectionPool)
     assert client.connection_pool.service_name == "mymaster"
+    sentinel_kwargs = sentinel.sentinels[0].connection_pool.connection_kwargs
+    assert sentinel_kwargs["socket_connect_timeout"] == sentinel_kwargs["socket_timeout"] == 0.5
+    assert sentinel_kwargs["retry"].get_retries() == 0
 
 
 class FakePool:
