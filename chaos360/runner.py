@@ -75,7 +75,9 @@ def _failed_probes(journal: dict[str, Any]) -> list[str]:
     reasons = []
     for phase in ("before", "after"):
         for probe in _probe_outputs(journal, phase):
-            if not probe.get("tolerance_met", True):
+            output = probe.get("output")
+            undecided = isinstance(output, dict) and output.get("verdict") == Verdict.UNKNOWN.value
+            if not probe.get("tolerance_met", True) and not undecided:
                 name = probe.get("activity", {}).get("name", "?")
                 reasons.append(f"steady state {phase}: {name} not met ({json.dumps(probe.get('output'))[:200]})")
     return reasons
@@ -96,14 +98,14 @@ def verdict_of(journal: dict[str, Any]) -> tuple[Verdict, list[str], list[dict[s
     failed = [j["message"] for j in judgements if j.get("verdict") == Verdict.FAIL.value]
     unknown = [j["message"] for j in judgements if j.get("verdict") == Verdict.UNKNOWN.value]
     status = str(journal.get("status"))
-    if failed:
+    if failed or _failed_probes(journal):
         return Verdict.FAIL, failed + _failed_probes(journal), judgements
-    if journal.get("deviated") or _failed_probes(journal):
-        return Verdict.FAIL, _failed_probes(journal) or ["steady state deviated"], judgements
     if status != "completed":
         return Verdict.UNKNOWN, [f"run {status}", *_activity_errors(journal)], judgements
     if unknown:
         return Verdict.UNKNOWN, unknown, judgements
+    if journal.get("deviated"):
+        return Verdict.FAIL, ["steady state deviated"], judgements
     return Verdict.PASS, [j["message"] for j in judgements], judgements
 
 
