@@ -23,12 +23,13 @@ def test_chaos_validate_accepts_every_experiment(path: Path):
 
 
 @pytest.mark.integration
-def test_plain_chaos_run_with_rollbacks_always(lab, tmp_path: Path):
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
+def test_plain_chaos_run_with_rollbacks_always(lab, tmp_path: Path, path: Path):
     journal = tmp_path / "journal.json"
     env = {**os.environ, "CHAOS360_RUNS_DIR": str(tmp_path / "runs"), "CHAOS360_LAB_ID": lab.lab_id}
     result = subprocess.run(
         [CHAOS, "--no-log-file", "run", "--rollback-strategy", "always", "--journal-path", str(journal),
-         str(ROOT / "experiments" / "datastore-latency.yaml")],
+         str(path)],
         capture_output=True, text=True, timeout=600, check=False, cwd=ROOT, env=env,
     )
     assert result.returncode == 0, result.stdout[-2000:]
