@@ -61,3 +61,28 @@ def cut_link(link: str, zone: str | None = None, configuration: dict[str, Any] |
         cut.append(f"{sidecar}/{proxy}")
     run.events.append("fault.effect", fault="link-down", link=link, proxies=cut)
     return {"link": link, "down": cut, "at": time.time()}
+
+
+def flap_link(link: str, down_s: float = 1.0, up_s: float = 2.0, cycles: int = 5, zone: str | None = None,
+              configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Cut the link for `down_s`, restore it for `up_s`, `cycles` times: brief outages that retries should absorb."""
+    if not (0 < down_s <= 30 and 0 < up_s <= 60 and isinstance(cycles, int) and 1 <= cycles <= 50):
+        raise UsageError("flap_link needs 0 < down_s <= 30, 0 < up_s <= 60 and 1 <= cycles <= 50")
+    run = current_run(configuration)
+    pairs = _proxies(run, link, zone)
+    seen_down = 0
+    for cycle in range(cycles):
+        entries = [run.record_fault("link-flap", Undo(op="enable_proxy", args={"sidecar": s, "proxy": p}),
+                                    sidecar=s, proxy=p, cycle=cycle) for s, p in pairs]
+        for sidecar, proxy in pairs:
+            run.target.set_proxy_enabled(sidecar, proxy, False)
+        seen_down += sum(1 for s, p in pairs[:1] if f"{p}:disabled" in run.target.toxics(s))
+        time.sleep(down_s)
+        for (sidecar, proxy), entry in zip(pairs, entries, strict=True):
+            run.target.set_proxy_enabled(sidecar, proxy, True)
+            run.ledger.discard(entry)
+        run.events.append("fault.heal", fault="link-flap", cycle=cycle)
+        time.sleep(up_s)
+    run.events.append("fault.effect", fault="link-flap", link=link, proxies=[f"{s}/{p}" for s, p in pairs],
+                      cycles=cycles, effective=seen_down == cycles)
+    return {"link": link, "cycles": cycles, "down_s": down_s, "proxies": len(pairs), "at": time.time()}

@@ -93,7 +93,7 @@ def bench_rps(lab_id: str, users: int, seconds: int) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--experiments", default="app-replica-kill,zone-partition,redis-master-failover,"
+    parser.add_argument("--experiments", default="app-replica-kill,zone-partition,redis-master-failover,flapping-link,"
                         "cassandra-node-loss,datastore-latency,rolling-update,canary-fault")
     parser.add_argument("--lab-id", default="chaos360")
     parser.add_argument("--rps-users", type=int, default=60)

@@ -55,6 +55,7 @@ def _cmd_lab_up(args: argparse.Namespace) -> int:
     from lab import docker_lab
 
     settings = _lab_settings(args)
+    _refuse_unhealed(settings.lab_id)
     progress = Progress(quiet=args.quiet)
     inventory = docker_lab.up(settings, progress)
     lb = inventory.by_role("lb")[0]

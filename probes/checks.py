@@ -41,6 +41,12 @@ def burst_within_objective(requests: int = 30, configuration: dict[str, Any] | N
     return judgement.to_dict()
 
 
+def _last_heal(events: list[Event]) -> float | None:
+    """End of the fault window: the last heal, if the method healed before the load stopped."""
+    healed = [e.t for e in events if e.kind == "fault.heal"]
+    return max(healed) if healed else None
+
+
 def _first_fault(events: list[Event]) -> float | None:
     injected = [e.t for e in events if e.kind == "fault.inject"]
     return min(injected) if injected else None
@@ -67,7 +73,7 @@ def _judge_recovery(run: Run, fault: str, objectives: Objectives) -> Judgement:
     limit = objective.seconds
     if objective.measured_from == "heal" and start is not None:
         healed = [e.t for e in events if e.kind == "fault.heal" and e.t >= start]
-        start = min(healed) if healed else None
+        start = max(healed) if healed else None
     if start is None:
         return Judgement("recovery", fault, None, limit, "s", Verdict.UNKNOWN, "no fault was injected")
     requests = read_requests(run.requests_file, missing_ok=True)
@@ -146,7 +152,7 @@ def _judgements(run: Run, fault: str, events: list[Event], start: float, objecti
     requests = read_requests(run.requests_file, missing_ok=True)
     builders = {
         "effect": lambda: _fault_effect(events),
-        "error_rate": lambda: traffic.judge_error_rate(requests, objectives, start=start),
+        "error_rate": lambda: traffic.judge_error_rate(requests, objectives, start=start, end=_last_heal(events)),
         "worst_window": lambda: _worst_window(requests, objectives, start),
         "recovery": lambda: _judge_recovery(run, fault, objectives),
         "lost_writes": lambda: _judge_writes(run),

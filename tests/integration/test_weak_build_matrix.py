@@ -17,7 +17,7 @@ MATRIX = [
     ("AGENT360_REDIS_MODE=direct", "redis-master-failover"),
     ("AGENT360_READY_CHECKS=none", "zone-partition"),
     ("AGENT360_CASSANDRA_CL=ALL", "cassandra-node-loss"),
-    ("AGENT360_RETRIES=0", "zone-partition"),
+    ("AGENT360_RETRIES=0", "flapping-link"),
 ]
 
 
