@@ -20,7 +20,8 @@ command -v go >/dev/null 2>&1 || { log "Go is required (toxiproxy is built from 
 
 if ! docker info >/dev/null 2>&1; then
   log "starting the Docker daemon"
-  nohup dockerd >/var/log/chaos360-dockerd.log 2>&1 &
+  pgrep -x dockerd >/dev/null || rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+  setsid nohup dockerd </dev/null >/var/log/chaos360-dockerd.log 2>&1 &
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { log "dockerd did not start: see /var/log/chaos360-dockerd.log"; tail -5 /var/log/chaos360-dockerd.log >&2; exit 1; }
 fi
