@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 import uuid
 from typing import Any
 
@@ -16,6 +17,7 @@ from lab.readiness import run_checks
 from probes import integrity, sentinel_events, traffic
 
 POLL_S = 0.5
+READ_BACK_WORKERS = 16
 
 
 def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -107,11 +109,10 @@ def _effect_visible(event: Event) -> bool:
 
 def _read_back(run: Run, acknowledged: set[tuple[str, str]]) -> set[tuple[str, str]]:
     base = run.inventory.host_url("lb")
-    found = set()
-    for agent_id, task_id in sorted(acknowledged):
-        if smoke.read_task(base, agent_id, task_id).ok:
-            found.add((agent_id, task_id))
-    return found
+    keys = sorted(acknowledged)
+    with ThreadPoolExecutor(max_workers=READ_BACK_WORKERS) as pool:
+        found = pool.map(lambda key: smoke.read_task(base, *key).ok, keys)
+        return {key for key, ok in zip(keys, found, strict=True) if ok}
 
 
 def _judge_writes(run: Run) -> Judgement:
