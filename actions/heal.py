@@ -19,6 +19,8 @@ def heal_all(wait_ready_s: float = 120.0, configuration: dict[str, Any] | None =
         run.events.append("fault.heal", fault=entry.fault, entry=entry.id)
     if report.failed:
         raise LabError(report.summary())
+    if not report.healed:
+        return {"healed": [], "ready_after_s": 0.0}
     started = time.monotonic()
     wait_until(lambda: run_checks(run.inventory), wait_ready_s, Progress(quiet=True))
     ready_after = round(time.monotonic() - started, 1)

@@ -9,6 +9,7 @@ import socket
 import time
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import docker
@@ -164,7 +165,8 @@ ALL_CHECKS = (check_sentinels, check_cassandra, check_haproxy, check_prometheus)
 
 
 def run_checks(inventory: Inventory) -> list[Check]:
-    return [check(inventory) for check in ALL_CHECKS]
+    with ThreadPoolExecutor(max_workers=len(ALL_CHECKS)) as pool:
+        return list(pool.map(lambda check: check(inventory), ALL_CHECKS))
 
 
 def wait_until(predicate: Callable[[], list[Check]], timeout_s: float, progress: Progress) -> list[Check]:
