@@ -19,6 +19,9 @@ from lab.topology import (
 
 MASTER_NAME = "mymaster"
 SENTINEL_QUORUM = 2
+FAIL_OPEN_SUFFIX = "-failopen"
+"""Each replica again as an unchecked backup: when every replica fails its readiness at once (a shared dependency
+in failover), the load balancer fails open instead of answering 503 to everything."""
 CANARY_WEIGHTS = (90, 10)
 """The guide's VirtualService: 90% of traffic to v1, 10% to v2."""
 
@@ -70,6 +73,7 @@ def haproxy_cfg(topology: Topology) -> str:
     apps = topology.by_role(Role.APP)
     servers = "\n".join(f"  server {app.name} {app.ip}:8080 check weight {CANARY_WEIGHTS[0] // len(apps)}"
                          for app in apps)
+    servers += "".join(f"\n  server {app.name}{FAIL_OPEN_SUFFIX} {app.ip}:8080 backup" for app in apps)
     settings = topology.settings
     servers += (
         f"\n  server surge {variant_ip(settings, SURGE_SLOT)}:8080 check disabled"
@@ -96,6 +100,7 @@ frontend stats
 backend agent360
   balance roundrobin
   option httpchk GET /ready
+  option allbackups
   default-server inter 1s fall 2 rise 2
 {servers}
 """

@@ -18,7 +18,7 @@ import redis
 from chaos360.errors import LabError
 from chaos360.inventory import Inventory
 from chaos360.progress import Progress
-from lab.configs import MASTER_NAME
+from lab.configs import FAIL_OPEN_SUFFIX, MASTER_NAME
 
 HTTP_TIMEOUT_S = 2.0
 
@@ -40,7 +40,8 @@ EXTRA_SERVERS = ("surge", "canary")
 
 def haproxy_backends(inventory: Inventory) -> dict[str, str]:
     """Status of the lab's own app servers as HAProxy's health checks see them (UP, DOWN, MAINT...)."""
-    return {name: state for name, state in haproxy_servers(inventory).items() if name not in EXTRA_SERVERS}
+    return {name: state for name, state in haproxy_servers(inventory).items()
+            if name not in EXTRA_SERVERS and not name.endswith(FAIL_OPEN_SUFFIX)}
 
 
 def haproxy_servers(inventory: Inventory) -> dict[str, str]:

@@ -60,7 +60,8 @@ def test_haproxy_checks_readiness_of_every_app():
     cfg = configs.haproxy_cfg(topology)
     assert "option httpchk GET /ready" in cfg
     for app in topology.by_role(Role.APP):
-        assert f"server {app.name} {app.ip}:8080 check" in cfg
+        assert f"server {app.name} {app.ip}:8080 check weight 30" in cfg
+        assert f"server {app.name}-failopen {app.ip}:8080 backup\n" in cfg
 
 
 def test_prometheus_scrapes_every_app_and_loads_the_guides_rules():

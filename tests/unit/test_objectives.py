@@ -9,7 +9,7 @@ from chaos360.objectives import DEFAULT_PATH, Objectives, load_objectives, parse
 
 GUIDE_FAULTS = {
     "app-replica-kill", "zone-partition", "redis-master-failover", "cassandra-node-loss", "datastore-latency",
-    "rolling-update", "canary-fault",
+    "rolling-update", "canary-fault", "flapping-link",
 }
 
 
@@ -174,3 +174,11 @@ def test_several_problems_are_counted_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"and 1 more problems") as caught:
         load_objectives(_write(tmp_path, data))
     assert "\n" not in str(caught.value)
+
+
+def test_every_experiment_file_has_a_recovery_objective():
+    from pathlib import Path
+
+    experiments = Path(__file__).resolve().parents[2] / "experiments"
+    names = {p.stem for p in experiments.glob("*.yaml") if p.name != "objectives.yaml"}
+    assert names == set(load_objectives().recovery)
