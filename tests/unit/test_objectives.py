@@ -177,8 +177,6 @@ def test_several_problems_are_counted_in_one_line(tmp_path: Path) -> None:
 
 
 def test_every_experiment_file_has_a_recovery_objective():
-    from pathlib import Path
-
     experiments = Path(__file__).resolve().parents[2] / "experiments"
     names = {p.stem for p in experiments.glob("*.yaml") if p.name != "objectives.yaml"}
     assert names == set(load_objectives().recovery)
