@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from agent360.cassandra_endpoints import build_cluster
 from cassandra.cluster import Cluster, Session
 
+from agent360.cassandra_endpoints import build_cluster
 from chaos360.inventory import Inventory
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from agent360.schema import ensure_schema
-
 from chaos360.cassandra_access import host_cluster
 from chaos360.inventory import Inventory
 from chaos360.progress import Progress
