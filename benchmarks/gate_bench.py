@@ -1,7 +1,7 @@
 """Gate figures: wall time per experiment, overhead share, failover-time accuracy, sustained request rate.
 
 Usage: .venv/bin/python benchmarks/gate_bench.py [--experiments a,b,...] [--rps-users 60] [--rps-seconds 30]
-Runs against the running lab (`chaos360 lab up`). Prints one JSON object; nothing here asserts a time.
+Starts the ha lab when it is not running. Prints one JSON object; nothing here asserts a time.
 
 overhead = wall time - time under fault (first injection to the lab being ready after the last heal),
 as a share of wall time: steady-state checks, baseline traffic, load start/stop and judging.
@@ -20,7 +20,10 @@ from pathlib import Path
 
 from chaos360.history import read_events, read_requests
 from chaos360.inventory import load
+from chaos360.progress import Progress
 from chaos360.runner import run_file
+from lab import docker_lab
+from lab.topology import LabSettings
 from loadtests.controller import LoadController, LoadSpec
 from probes import sentinel_events, traffic
 
@@ -99,6 +102,7 @@ def main() -> None:
     parser.add_argument("--rps-users", type=int, default=60)
     parser.add_argument("--rps-seconds", type=int, default=30)
     args = parser.parse_args()
+    docker_lab.up(LabSettings(lab_id=args.lab_id), Progress(quiet=True))
     figures = bench_experiments([n for n in args.experiments.split(",") if n], args.lab_id)
     figures["load"] = bench_rps(args.lab_id, args.rps_users, args.rps_seconds)
     print(json.dumps(figures, indent=1, default=str))
