@@ -14,9 +14,7 @@ from lab.readiness import run_checks, wait_until
 def heal_all(wait_ready_s: float = 120.0, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Undo every recorded fault, then wait until the whole lab is ready again."""
     run = current_run(configuration)
-    report = run.ledger.heal(run.target.apply)
-    for entry in report.healed:
-        run.events.append("fault.heal", fault=entry.fault, entry=entry.id)
+    report = run.heal()
     if report.failed:
         raise LabError(report.summary())
     if not report.healed:

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from chaos360.errors import LabError, UsageError
+from chaos360.inventory import Inventory
 from chaos360.ledger import Undo
 from chaos360.run import Run, current_run
 from lab.readiness import sentinel_view
@@ -13,10 +14,10 @@ from lab.readiness import sentinel_view
 MODES = ("kill", "stop", "pause", "isolate")
 
 
-def current_master(run: Run) -> str:
+def current_master(inventory: Inventory) -> str:
     """The master most Sentinels name, as an inventory instance name."""
     votes: dict[str, int] = {}
-    for sentinel in run.inventory.by_role("sentinel"):
+    for sentinel in inventory.by_role("sentinel"):
         try:
             address = str(sentinel_view(sentinel.host_ports["sentinel"])["master"])
         except Exception:
@@ -25,7 +26,7 @@ def current_master(run: Run) -> str:
     if not votes:
         raise LabError("no Sentinel answers; cannot tell the Redis master")
     ip = max(votes, key=lambda a: votes[a]).split(":")[0]
-    return next(i.name for i in run.inventory.by_role("redis") if i.ip == ip)
+    return next(i.name for i in inventory.by_role("redis") if i.ip == ip)
 
 
 def _inject(run: Run, mode: str, master: str) -> None:
@@ -50,14 +51,14 @@ def drop_master(mode: str = "stop", wait_failover_s: float = 20.0,
     if mode not in MODES:
         raise UsageError(f"mode {mode!r} is not one of {', '.join(MODES)}")
     run = current_run(configuration)
-    old = current_master(run)
+    old = current_master(run.inventory)
     injected_at = time.time()
     _inject(run, mode, old)
     new = old
     deadline = time.monotonic() + wait_failover_s
     while time.monotonic() < deadline:
         try:
-            new = current_master(run)
+            new = current_master(run.inventory)
         except LabError:
             new = old
         if new != old:

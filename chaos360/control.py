@@ -37,9 +37,7 @@ def close_run(run: runs.Run) -> str:
     from actions.load import stop_load
 
     stop_load()
-    report = run.ledger.heal(run.target.apply)
-    for entry in report.healed:
-        run.events.append("fault.heal", fault=entry.fault, entry=entry.id)
+    report = run.heal()
     while _recorders:
         _recorders.pop().stop()
     run.events.append("run.end", healed=[e.fault for e in report.healed],

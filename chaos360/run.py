@@ -14,7 +14,7 @@ from typing import Any
 from chaos360.history import EventLog
 from chaos360.inventory import Inventory
 from chaos360.inventory import load as load_inventory
-from chaos360.ledger import Ledger, Undo
+from chaos360.ledger import HealReport, Ledger, Undo
 from chaos360.target import Target
 
 RUNS_DIR_ENV = "CHAOS360_RUNS_DIR"
@@ -69,6 +69,13 @@ class Run:
     @property
     def requests_file(self) -> Path:
         return self.run_dir / "requests.jsonl"
+
+    def heal(self) -> HealReport:
+        """Undo every fault in the ledger and log each heal as an event."""
+        report = self.ledger.heal(self.target.apply)
+        for entry in report.healed:
+            self.events.append("fault.heal", fault=entry.fault, entry=entry.id)
+        return report
 
     def record_fault(self, fault: str, undo: Undo, **evidence: Any) -> str:
         """Persist the undo first, then log the injection; returns the ledger entry id."""

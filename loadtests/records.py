@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
 
-Kind = Literal["create", "read", "list"]
-KINDS: frozenset[str] = frozenset({"create", "read", "list"})
+from chaos360.history import RequestKind, request_from_dict
+
+Kind = RequestKind
 # Errors after which a create may or may not have been applied; only a 2xx answer acknowledges a write.
 UNKNOWN_OUTCOME_ERRORS: frozenset[str] = frozenset({"timeout", "connection_reset", "cancelled", "other"})
 
@@ -42,44 +43,8 @@ class RequestRecord:
 
 
 def record_from_dict(obj: object) -> RequestRecord:
-    """Validate one decoded line; ValueError names the first bad field."""
-    if not isinstance(obj, dict):
-        raise ValueError("not a JSON object")
-    kind = obj.get("kind")
-    if kind not in KINDS:
-        raise ValueError(f"kind: expected one of {sorted(KINDS)}, got {kind!r}")
-    return RequestRecord(
-        t=_number(obj, "t"),
-        name=_typed(obj, "name", str),
-        kind=cast(Kind, kind),
-        ok=_typed(obj, "ok", bool),
-        status=_typed(obj, "status", int),
-        latency_ms=_number(obj, "latency_ms"),
-        error=_optional_str(obj, "error"),
-        task_id=_optional_str(obj, "task_id"),
-        agent_id=_optional_str(obj, "agent_id"),
-    )
-
-
-def _typed(obj: dict[str, Any], key: str, kind: type) -> Any:
-    value = obj.get(key)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ValueError(f"{key}: expected {kind.__name__}, got {value!r}")
-    return value
-
-
-def _number(obj: dict[str, Any], key: str) -> float:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{key}: expected a number, got {value!r}")
-    return float(value)
-
-
-def _optional_str(obj: dict[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{key}: expected a string or null, got {value!r}")
-    return value
+    """Validate one decoded line with the core's reader; ValueError names the first bad field."""
+    return RequestRecord(**dataclasses.asdict(request_from_dict(obj)))
 
 
 def parse_line(line: str) -> RequestRecord | None:

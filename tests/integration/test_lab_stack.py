@@ -5,18 +5,13 @@ import uuid
 
 import pytest
 
+from actions.redis import current_master
 from chaos360 import smoke
 from chaos360.inventory import Inventory
-from lab.readiness import check_cassandra, haproxy_backends, run_checks, sentinel_view
+from lab.readiness import check_cassandra, haproxy_backends, run_checks
 from lab.target import DockerLabTarget
 
 pytestmark = pytest.mark.integration
-
-
-def _master_name(lab: Inventory) -> str:
-    address = str(sentinel_view(lab.by_role("sentinel")[0].host_ports["sentinel"])["master"])
-    ip = address.split(":")[0]
-    return next(i.name for i in lab.by_role("redis") if i.ip == ip)
 
 
 def _poll(predicate, timeout_s: float, interval_s: float = 0.2):
@@ -71,12 +66,12 @@ def test_local_quorum_writes_and_reads_survive_one_cassandra_node_stopped(
 def test_sentinels_promote_a_replica_and_writes_resume_after_the_master_stops(
     lab: Inventory, target: DockerLabTarget, base_url: str, heal_lab
 ):
-    old_master = _master_name(lab)
+    old_master = current_master(lab)
     settings = lab.settings
     window_s = (int(settings["sentinel_down_after_ms"]) + int(settings["sentinel_failover_timeout_ms"])) / 1000
     target.stop(old_master, timeout_s=0)
     stopped_at = time.monotonic()
-    new_master = _poll(lambda: _master_name(lab) != old_master and _master_name(lab), timeout_s=window_s + 10)
+    new_master = _poll(lambda: current_master(lab) != old_master and current_master(lab), timeout_s=window_s + 10)
     assert new_master and new_master != old_master
     agent = f"failover-{uuid.uuid4().hex[:6]}"
 

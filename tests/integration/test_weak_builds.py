@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
+from actions.redis import current_master
 from chaos360 import smoke
 from chaos360.inventory import Inventory
-from lab.readiness import sentinel_view
 from lab.target import DockerLabTarget
 from lab.topology import REDIS_PROXY_PORT
 from lab.variants import variant_app
@@ -39,11 +39,6 @@ def _create(base_url: str, agent: str) -> int:
     return smoke.create_task(base_url, agent, uuid.uuid4().hex).status
 
 
-def _master(lab: Inventory) -> str:
-    ip = str(sentinel_view(lab.by_role("sentinel")[0].host_ports["sentinel"])["master"]).split(":")[0]
-    return next(i.name for i in lab.by_role("redis") if i.ip == ip)
-
-
 def test_ready_checks_none_reports_ready_while_cassandra_is_unreachable(lab: Inventory):
     with (
         variant_app(lab, 0, UNREACHABLE_CASSANDRA) as resilient,
@@ -69,7 +64,7 @@ def test_consistency_all_fails_writes_with_one_cassandra_node_down(lab: Inventor
 
 
 def _direct_to_current_master(lab: Inventory) -> dict[str, str]:
-    master = lab.get(_master(lab))
+    master = lab.get(current_master(lab))
     sidecar = lab.get("toxiproxy-a")
     return {
         "AGENT360_REDIS_MODE": "direct",
@@ -86,12 +81,12 @@ def test_direct_redis_mode_never_follows_a_failover(lab: Inventory, target: Dock
     with variant_app(lab, 0, {}) as resilient, variant_app(lab, 1, direct) as weak:
         assert _wait_status(weak, "/ready", 200) == 200 and _wait_status(resilient, "/ready", 200) == 200
         assert _create(weak, "weak-direct") == 201
-        old_master = _master(lab)
+        old_master = current_master(lab)
         target.stop(old_master, timeout_s=0)
         deadline = time.monotonic() + 15
-        while _master(lab) == old_master and time.monotonic() < deadline:
+        while current_master(lab) == old_master and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _master(lab) != old_master
+        assert current_master(lab) != old_master
         time.sleep(2)
         resilient_statuses = [_create(resilient, "resilient") for _ in range(10)]
         weak_statuses = [_create(weak, "weak-direct") for _ in range(10)]
@@ -102,7 +97,7 @@ def test_direct_redis_mode_never_follows_a_failover(lab: Inventory, target: Dock
 def test_no_retries_fails_on_a_brief_redis_outage_that_retries_ride_out(
     lab: Inventory, target: DockerLabTarget, heal_lab
 ):
-    master = _master(lab)
+    master = current_master(lab)
     with variant_app(lab, 0, {}) as resilient, variant_app(lab, 1, {"AGENT360_RETRIES": "0"}) as weak:
         assert _wait_status(weak, "/ready", 200) == 200 and _wait_status(resilient, "/ready", 200) == 200
         results: dict[str, int] = {}
