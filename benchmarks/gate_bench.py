@@ -3,7 +3,8 @@
 Usage: .venv/bin/python benchmarks/gate_bench.py [--experiments a,b,...] [--rps-users 60] [--rps-seconds 30]
 Starts the ha lab when it is not running. Prints one JSON object; nothing here asserts a time.
 
-overhead = wall time - time under fault (first injection to the lab being ready after the last heal),
+overhead = wall time - time under fault and waiting for recovery (first injection to the last heal, recovery
+verdict or lab ready after the heal, whichever is latest),
 as a share of wall time: steady-state checks, baseline traffic, load start/stop and judging.
 """
 
@@ -32,14 +33,13 @@ SENTINEL_LOG = re.compile(r"(\d+ \w+ \d{4} \d\d:\d\d:\d\d\.\d{3}) [#*] (\+sdown 
 
 
 def _fault_window(run_dir: Path) -> float:
+    """First injection to the last of: a heal, the recovery verdict, the lab ready again after the heal."""
     events = read_events(run_dir / "events.jsonl", missing_ok=True)
     injected = [e.t for e in events if e.kind == "fault.inject"]
-    ready = [e.t for e in events if e.kind == "lab.ready"]
-    healed = [e.t for e in events if e.kind == "fault.heal"]
     if not injected:
         return 0.0
-    end = min(ready) if ready else max(healed, default=injected[0])
-    return max(0.0, end - min(injected))
+    ends = [e.t for e in events if e.kind in ("fault.heal", "recovery", "lab.ready")]
+    return max(0.0, max(ends, default=injected[0]) - min(injected))
 
 
 def _sentinel_log_failover(lab_id: str, since: float) -> float | None:

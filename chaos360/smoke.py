@@ -47,6 +47,13 @@ def read_task(base_url: str, agent_id: str, task_id: str) -> Outcome:
     return request("GET", f"{base_url}/v1/agents/{agent_id}/tasks/{task_id}")
 
 
+def listed_task_ids(base_url: str, agent_id: str, limit: int) -> set[str]:
+    """Task ids the service lists for an agent; empty when the list fails."""
+    outcome = request("GET", f"{base_url}/v1/agents/{agent_id}/tasks?limit={limit}")
+    tasks = outcome.body.get("tasks") if outcome.ok else None
+    return {str(t.get("task_id")) for t in tasks if isinstance(t, dict)} if isinstance(tasks, list) else set()
+
+
 @dataclass(frozen=True)
 class SmokeResult:
     created: int

@@ -18,6 +18,7 @@ from probes import integrity, sentinel_events, traffic
 
 POLL_S = 0.5
 READ_BACK_WORKERS = 16
+LIST_LIMIT = 500
 
 
 def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -74,12 +75,19 @@ def _judge_recovery(run: Run, fault: str, objectives: Objectives) -> Judgement:
     objective = objectives.recovery_for(fault)
     limit = objective.seconds
     if objective.measured_from == "heal" and start is not None:
-        healed = [e.t for e in events if e.kind == "fault.heal" and e.t >= start]
+        cutoff = _recovery_judged_at(events, fault)
+        healed = [e.t for e in events if e.kind == "fault.heal" and start <= e.t <= cutoff]
         start = max(healed) if healed else None
     if start is None:
         return Judgement("recovery", fault, None, limit, "s", Verdict.UNKNOWN, "no fault was injected")
     requests = read_requests(run.requests_file, missing_ok=True)
     return traffic.judge_recovery(requests, ready_samples(events), fault, start, objectives)
+
+
+def _recovery_judged_at(events: list[Event], fault: str) -> float:
+    """When wait_for_recovery saw the fault recovered: heals after it (the closing heal_all) are not the fault's."""
+    judged = [e.t for e in events if e.kind == "recovery" and e.data.get("fault") == fault]
+    return min(judged) if judged else float("inf")
 
 
 def _fault_effect(events: list[Event]) -> Judgement:
@@ -108,11 +116,15 @@ def _effect_visible(event: Event) -> bool:
 
 
 def _read_back(run: Run, acknowledged: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Acknowledged writes the service returns: one list per agent, then single reads for any the list missed."""
     base = run.inventory.host_url("lb")
-    keys = sorted(acknowledged)
+    agents = sorted({agent for agent, _ in acknowledged})
     with ThreadPoolExecutor(max_workers=READ_BACK_WORKERS) as pool:
-        found = pool.map(lambda key: smoke.read_task(base, *key).ok, keys)
-        return {key for key, ok in zip(keys, found, strict=True) if ok}
+        listed = dict(zip(agents, pool.map(lambda a: smoke.listed_task_ids(base, a, LIST_LIMIT), agents), strict=True))
+        found = {key for key in acknowledged if key[1] in listed[key[0]]}
+        rest = sorted(acknowledged - found)
+        read = pool.map(lambda key: smoke.read_task(base, *key).ok, rest)
+        return found | {key for key, ok in zip(rest, read, strict=True) if ok}
 
 
 def _judge_writes(run: Run) -> Judgement:
