@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from chaos360 import run as runs
-from chaos360.recorders import Recorder, start_recorders
+from chaos360.recorders import Recorder, start_recorders, stop_all
 
 _recorders: list[Recorder] = []
 
@@ -38,8 +38,8 @@ def close_run(run: runs.Run) -> str:
 
     stop_load()
     report = run.heal()
-    while _recorders:
-        _recorders.pop().stop()
+    stop_all(_recorders)
+    _recorders.clear()
     run.events.append("run.end", healed=[e.fault for e in report.healed],
                       heal_failed=[f"{e.fault}: {why}" for e, why in report.failed])
     return report.summary()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import docker
 import redis
@@ -21,20 +23,38 @@ CONTAINER_ACTIONS = {"die", "start", "restart", "pause", "unpause", "stop", "kil
 
 
 class Recorder:
-    """A daemon thread that runs `loop(stop_event)` until stopped; stopping twice is harmless."""
+    """A daemon thread that runs `loop(stop_event)` until stopped; stopping twice is harmless.
 
-    def __init__(self, name: str, loop: Callable[[threading.Event], None]) -> None:
+    `cancel` unblocks a loop that waits on a stream rather than on the stop event.
+    """
+
+    def __init__(self, name: str, loop: Callable[[threading.Event], None],
+                 cancel: Callable[[], None] | None = None) -> None:
         self._stop = threading.Event()
+        self._cancel = cancel
         self._thread = threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
 
     def start(self) -> Recorder:
         self._thread.start()
         return self
 
-    def stop(self, timeout_s: float = 3.0) -> None:
+    def signal_stop(self) -> None:
         self._stop.set()
+        if self._cancel is not None:
+            self._cancel()
+
+    def stop(self, timeout_s: float = 3.0) -> None:
+        self.signal_stop()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
+
+
+def stop_all(recorders: list[Recorder]) -> None:
+    """Signal every recorder first, so that their last waits overlap."""
+    for recorder in recorders:
+        recorder.signal_stop()
+    for recorder in recorders:
+        recorder.stop()
 
 
 def _sentinel_loop(log: EventLog, name: str, port: int) -> Callable[[threading.Event], None]:
@@ -80,25 +100,36 @@ def _readiness_loop(log: EventLog, urls: dict[str, str],
     return loop
 
 
-def _container_loop(log: EventLog, lab_id: str) -> Callable[[threading.Event], None]:
-    def loop(stop: threading.Event) -> None:
-        client = docker.from_env()
-        since = time.time()
-        while not stop.is_set():
-            stream = client.events(decode=True, since=since, until=since + 1.0,
-                                   filters={"type": "container", "label": f"chaos360.lab={lab_id}"})
-            for item in stream:
-                action = str(item.get("Action", "")).split(":")[0]
-                if action in CONTAINER_ACTIONS:
-                    attributes = item.get("Actor", {}).get("Attributes", {})
-                    log.append("container", action=action, instance=attributes.get("chaos360.instance"),
-                               exit_code=attributes.get("exitCode"))
-            since += 1.0
-            remaining = since - time.time()
-            if remaining > 0:
-                stop.wait(remaining)
+def _container_recorder(log: EventLog, lab_id: str) -> Recorder:
+    streams: list[Any] = []
 
-    return loop
+    def loop(stop: threading.Event) -> None:
+        stream = docker.from_env().events(decode=True, filters={"type": "container", "label": f"chaos360.lab={lab_id}"})
+        streams.append(stream)
+        if stop.is_set():
+            stream.close()
+            return
+        try:
+            for item in stream:
+                _log_container_event(log, item)
+        except Exception as error:  # the stream closed under it, or the engine went away
+            if not stop.is_set():
+                log.append("recorder.error", recorder="containers", error=f"{error.__class__.__name__}: {error}")
+
+    def cancel() -> None:
+        for stream in streams:
+            with contextlib.suppress(Exception):
+                stream.close()
+
+    return Recorder("containers", loop, cancel)
+
+
+def _log_container_event(log: EventLog, item: dict[str, Any]) -> None:
+    action = str(item.get("Action", "")).split(":")[0]
+    if action in CONTAINER_ACTIONS:
+        attributes = item.get("Actor", {}).get("Attributes", {})
+        log.append("container", action=action, instance=attributes.get("chaos360.instance"),
+                   exit_code=attributes.get("exitCode"))
 
 
 def faulted_apps(inventory: Inventory, ledger: Ledger) -> Callable[[], set[str]]:
@@ -122,5 +153,5 @@ def start_recorders(inventory: Inventory, log: EventLog, ledger: Ledger) -> list
     ]
     ready_urls = {a.name: f"http://127.0.0.1:{a.host_ports['http']}/ready" for a in inventory.by_role("app")}
     recorders.append(Recorder("readiness", _readiness_loop(log, ready_urls, faulted_apps(inventory, ledger))))
-    recorders.append(Recorder("containers", _container_loop(log, inventory.lab_id)))
+    recorders.append(_container_recorder(log, inventory.lab_id))
     return [r.start() for r in recorders]
