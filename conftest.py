@@ -68,3 +68,14 @@ def _ensure_lab(config: pytest.Config) -> None:
 
     docker_lab.up(LabSettings(lab_id=os.environ.get("CHAOS360_LAB_ID", "chaos360")), Progress())
     config.stash[_LAB_READY] = True
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """However the session ended (Ctrl-C included), no fault of its experiments outlives it."""
+    if not session.config.stash.get(_LAB_READY, False):
+        return
+    from chaos360.healing import heal_lab
+
+    result = heal_lab(os.environ.get("CHAOS360_LAB_ID", "chaos360"))
+    if result.report.healed or result.report.failed:
+        print(f"\nchaos360: healed after the session: {result.summary()}")

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from chaos360.errors import UsageError
+from chaos360.interrupts import request_abort
+from chaos360.objectives import load_objectives
+from chaos360.recorders import Recorder
 from chaos360.run import current_run
+from chaos360.stop_conditions import watch
 from loadtests.controller import LoadController, LoadSpec
 
 
@@ -19,6 +23,8 @@ def start_load(users: int = 20, spawn_rate: float = 20, duration_s: float = 120,
         raise UsageError(str(error)) from None
     controller = LoadController(spec, run.run_dir, marker=run.run_dir.name).start()
     run.background.append(controller)
+    conditions = run.stop_conditions or load_objectives().stop_conditions
+    run.background.append(watch(run.requests_file, run.events, conditions, request_abort))
     run.events.append("load.start", users=users, duration_s=duration_s, pid=controller.pid)
     return {"users": users, "duration_s": duration_s, "pid": controller.pid}
 
@@ -26,6 +32,9 @@ def start_load(users: int = 20, spawn_rate: float = 20, duration_s: float = 120,
 def stop_load(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     run = current_run(configuration)
     stopped = []
+    for watcher in [w for w in run.background if isinstance(w, Recorder)]:
+        watcher.stop()
+        run.background.remove(watcher)
     for controller in [c for c in run.background if isinstance(c, LoadController)]:
         controller.stop()
         stopped.append(controller.pid)

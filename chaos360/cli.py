@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from chaos360 import interrupts
 from chaos360.errors import Chaos360Error, ExitCode, UsageError
+from chaos360.healing import heal_lab, healed_in_run, refuse_unhealed
 from chaos360.progress import Progress
+from chaos360.runlock import run_lock
 from chaos360.verdict import exit_code
 from lab.topology import LabSettings, Profile
 
@@ -55,9 +58,10 @@ def _cmd_lab_up(args: argparse.Namespace) -> int:
     from lab import docker_lab
 
     settings = _lab_settings(args)
-    _refuse_unhealed(settings.lab_id)
     progress = Progress(quiet=args.quiet)
-    inventory = docker_lab.up(settings, progress)
+    with run_lock(settings.lab_id):
+        refuse_unhealed(settings.lab_id)
+        inventory = docker_lab.up(settings, progress)
     lb = inventory.by_role("lb")[0]
     print(f"Agent360 at http://127.0.0.1:{lb.host_ports['http']}  ({len(inventory.instances)} instances, "
           f"ready in {progress.elapsed:.1f}s)")
@@ -88,7 +92,8 @@ def _print_status(report: dict[str, object]) -> None:
 def _cmd_lab_down(args: argparse.Namespace) -> int:
     from lab import docker_lab
 
-    docker_lab.down(args.lab_id, Progress(quiet=args.quiet))
+    with run_lock(args.lab_id):
+        docker_lab.down(args.lab_id, Progress(quiet=args.quiet))
     return ExitCode.PASS
 
 
@@ -107,15 +112,6 @@ def _cmd_lab_smoke(args: argparse.Namespace) -> int:
     return ExitCode.PASS if result.ok else ExitCode.FAILED
 
 
-def _refuse_unhealed(lab_id: str) -> None:
-    from chaos360.ledger import Ledger
-
-    entries = Ledger(lab_id).entries()
-    if entries:
-        faults = ", ".join(f"{e.fault}({', '.join(f'{v}' for v in e.undo.args.values())})" for e in entries)
-        raise UsageError(f"unhealed faults in the ledger: {faults}; run `chaos360 heal` first")
-
-
 def _worst_exit(outcomes: list[Any]) -> int:
     codes = [ExitCode.HARNESS_ERROR if o.harness_error else exit_code(o.verdict) for o in outcomes]
     return int(max(codes, default=ExitCode.UNKNOWN))
@@ -127,7 +123,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.experiments]
     for path in paths:
         runner.load(path)
-    _refuse_unhealed(args.lab_id)
+    refuse_unhealed(args.lab_id)
     outcomes = []
     for path in paths:
         outcome = runner.run_file(path, args.lab_id)
@@ -143,11 +139,14 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
     from chaos360 import run as runs
 
-    _refuse_unhealed(args.lab_id)
-    gate_dir = runs.new_run_dir("gate")
-    collector = _OutcomeCollector()
-    code = pytest.main([str(Path(args.experiments_dir)), "-p", "no:locust", "-p", "no:cacheprovider", "-q",
-                        f"--junitxml={gate_dir / 'junit.xml'}"], plugins=[collector])
+    with run_lock(args.lab_id):
+        refuse_unhealed(args.lab_id)
+        gate_dir = runs.new_run_dir("gate")
+        collector = _OutcomeCollector()
+        code = pytest.main([str(Path(args.experiments_dir)), "-p", "no:locust", "-p", "no:cacheprovider", "-q",
+                            f"--junitxml={gate_dir / 'junit.xml'}"], plugins=[collector])
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise interrupts.Interrupted(interrupts.received() or "interrupt", run_dir=collector.last_run_dir)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise UsageError(f"gate: pytest could not run the experiments in {args.experiments_dir} (exit {int(code)})")
     print(f"gate: {len(collector.outcomes)} experiments, JUnit at {gate_dir / 'junit.xml'}")
@@ -158,6 +157,10 @@ class _OutcomeCollector:
     def __init__(self) -> None:
         self.outcomes: list[Any] = []
 
+    @property
+    def last_run_dir(self) -> Path | None:
+        return self.outcomes[-1].run_dir if self.outcomes else None
+
     def pytest_sessionfinish(self, session: Any) -> None:
         from conftest import OUTCOMES
 
@@ -165,19 +168,28 @@ class _OutcomeCollector:
 
 
 def _cmd_heal(args: argparse.Namespace) -> int:
-    from chaos360.inventory import load
-    from chaos360.ledger import Ledger
-    from lab.target import DockerLabTarget
-    from loadtests.processes import kill_load_processes
+    with run_lock(args.lab_id):
+        result = heal_lab(args.lab_id, progress=Progress(quiet=args.quiet))
+    print(f"heal: {result.summary()}")
+    return ExitCode.HARNESS_ERROR if result.failed else ExitCode.PASS
 
-    killed = kill_load_processes()
-    ledger = Ledger(args.lab_id)
-    if not ledger.entries():
-        print(f"heal: no unhealed faults; {len(killed)} load processes stopped")
-        return ExitCode.PASS
-    report = ledger.heal(DockerLabTarget(load(args.lab_id)).apply)
-    print(f"heal: {report.summary()}; {len(killed)} load processes stopped")
-    return ExitCode.HARNESS_ERROR if report.failed else ExitCode.PASS
+
+def _heal_after_interrupt(lab_id: str, command: str | None, error: KeyboardInterrupt) -> int:
+    """Whatever a signal cut short, every fault is undone and the load stopped before the process exits."""
+    name = getattr(error, "signame", "SIGINT")
+    interrupts.note(name)
+    with interrupts.shielded():
+        print(f"chaos360: interrupted by {name}; healing (another Ctrl-C will not stop the heal)", file=sys.stderr,
+              flush=True)
+        try:
+            result = heal_lab(lab_id, wait_ready_s=60, check_ready=command in ("run", "gate"))
+        except Chaos360Error as failure:
+            print(f"chaos360: interrupted by {name}; heal failed: {failure}", file=sys.stderr)
+            return int(ExitCode.HARNESS_ERROR)
+    healed = healed_in_run(getattr(error, "run_dir", None)) + [e.fault for e in result.report.healed]
+    print(f"chaos360: interrupted by {name}: healed {', '.join(healed) or 'nothing (no fault was left)'}; "
+          f"{result.load_stopped} load processes stopped; lab {result.ready}", file=sys.stderr)
+    return int(ExitCode.HARNESS_ERROR if result.failed else ExitCode.UNKNOWN)
 
 
 def _add_lab_options(parser: argparse.ArgumentParser) -> None:
@@ -225,15 +237,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    interrupts.install()
+    args = argparse.Namespace(lab_id=os.environ.get("CHAOS360_LAB_ID", "chaos360"), command=None)
     try:
         args = build_parser().parse_args(argv)
         return int(args.handler(args))
     except Chaos360Error as error:
         print(f"chaos360: {error}", file=sys.stderr)
         return int(error.exit_code)
-    except KeyboardInterrupt:
-        print("chaos360: interrupted", file=sys.stderr)
-        return int(ExitCode.UNKNOWN)
+    except KeyboardInterrupt as error:
+        return _heal_after_interrupt(args.lab_id, args.command, error)
     except Exception as error:
         if os.environ.get("CHAOS360_DEBUG"):
             traceback.print_exc()

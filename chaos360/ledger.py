@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chaos360.errors import UsageError
+from chaos360.interrupts import shielded
 from chaos360.inventory import state_dir
 
 
@@ -84,7 +85,14 @@ class Ledger:
             entries[:] = [e for e in entries if e.id != entry_id]
 
     def heal(self, apply: Callable[[Undo], None]) -> HealReport:
-        """Undo every fault, newest first; an entry leaves the ledger only once its undo succeeded."""
+        """Undo every fault, newest first; an entry leaves the ledger only once its undo succeeded.
+
+        Shielded: a Ctrl-C or SIGTERM meanwhile waits until every undo has been tried.
+        """
+        with shielded():
+            return self._heal(apply)
+
+    def _heal(self, apply: Callable[[Undo], None]) -> HealReport:
         report = HealReport()
         for entry in reversed(self.entries()):
             try:

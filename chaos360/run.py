@@ -15,6 +15,7 @@ from chaos360.history import EventLog
 from chaos360.inventory import Inventory
 from chaos360.inventory import load as load_inventory
 from chaos360.ledger import HealReport, Ledger, Undo
+from chaos360.objectives import StopConditions
 from chaos360.target import Target
 
 RUNS_DIR_ENV = "CHAOS360_RUNS_DIR"
@@ -47,6 +48,7 @@ class Run:
     experiment: str
     started_at: float = field(default_factory=time.time)
     background: list[Any] = field(default_factory=list)
+    stop_conditions: StopConditions | None = None
 
     @cached_property
     def events(self) -> EventLog:

@@ -10,8 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaos360 import interrupts
 from chaos360 import run as runs
 from chaos360.errors import UsageError
+from chaos360.healing import refuse_unhealed
+from chaos360.history import read_events
+from chaos360.runlock import run_lock
+from chaos360.stop_conditions import conditions_for
 from chaos360.verdict import Verdict
 
 ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
@@ -110,20 +115,38 @@ def verdict_of(journal: dict[str, Any]) -> tuple[Verdict, list[str], list[dict[s
 
 
 def run_file(path: Path, lab_id: str) -> Outcome:
+    """Run one experiment under the lab's run lock; a signal heals the run, then raises Interrupted."""
     from chaoslib.experiment import run_experiment
 
     experiment = load(path)
+    conditions_for(experiment)
     experiment.setdefault("configuration", {})["lab_id"] = lab_id
-    run_dir = runs.new_run_dir(path.stem)
-    os.environ[runs.RUN_DIR_ENV] = str(run_dir)
-    logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
-    started = time.monotonic()
-    try:
-        journal = run_experiment(experiment, settings=ROLLBACKS_ALWAYS)
-    finally:
-        os.environ.pop(runs.RUN_DIR_ENV, None)
+    interrupts.install()
+    with run_lock(lab_id):
+        refuse_unhealed(lab_id)
+        run_dir = runs.new_run_dir(path.stem)
+        os.environ[runs.RUN_DIR_ENV] = str(run_dir)
+        logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
+        started = time.monotonic()
+        try:
+            journal = run_experiment(experiment, settings=ROLLBACKS_ALWAYS)
+        finally:
+            os.environ.pop(runs.RUN_DIR_ENV, None)
     wall = time.monotonic() - started
     (run_dir / "journal.json").write_text(json.dumps(journal, indent=1, default=str))
+    aborted = _abort_reason(run_dir)
+    if aborted is not None:
+        return Outcome(path.stem, Verdict.ABORTED, (aborted,), run_dir, wall, str(journal.get("status")))
+    if journal.get("status") == "interrupted":
+        raise interrupts.Interrupted(interrupts.received() or "interrupt", run_dir=run_dir)
     verdict, reasons, judgements = verdict_of(journal)
     return Outcome(path.stem, verdict, tuple(reasons), run_dir, wall, str(journal.get("status")),
                    tuple(judgements))
+
+
+def _abort_reason(run_dir: Path) -> str | None:
+    for event in read_events(run_dir / "events.jsonl", missing_ok=True):
+        if event.kind == "run.aborted":
+            return (f"aborted: {event.get('condition')} (measured {event.get('measured'):.3g}, limit "
+                    f"{event.get('limit'):.3g}): {event.get('detail')}")
+    return None

@@ -15,6 +15,7 @@ class Verdict(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     UNKNOWN = "unknown"
+    ABORTED = "aborted"
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def combine(judgements: Iterable[Judgement | Verdict]) -> Verdict:
     return Verdict.PASS
 
 
-_EXIT_CODES = {Verdict.PASS: ExitCode.PASS, Verdict.FAIL: ExitCode.FAILED, Verdict.UNKNOWN: ExitCode.UNKNOWN}
+_EXIT_CODES = {Verdict.PASS: ExitCode.PASS, Verdict.FAIL: ExitCode.FAILED, Verdict.UNKNOWN: ExitCode.UNKNOWN,
+               Verdict.ABORTED: ExitCode.FAILED}
 
 
 def exit_code(verdict: Verdict) -> ExitCode:

@@ -33,5 +33,5 @@ def weak_lab(lab: Inventory, request: pytest.FixtureRequest):
 def test_weak_build_fails_its_experiment(weak_lab: Inventory, experiment: str):
     outcome = run_file(EXPERIMENTS / f"{experiment}.yaml", weak_lab.lab_id)
     print(outcome.summary)
-    assert outcome.verdict is Verdict.FAIL, outcome.summary
+    assert outcome.verdict in (Verdict.FAIL, Verdict.ABORTED), outcome.summary
     assert any("limit" in reason or "not met" in reason for reason in outcome.reasons), outcome.reasons

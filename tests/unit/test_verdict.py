@@ -9,7 +9,7 @@ def _j(verdict: Verdict, name: str = "x") -> Judgement:
 
 
 def test_verdict_values_are_strings() -> None:
-    assert [v.value for v in Verdict] == ["pass", "fail", "unknown"]
+    assert [v.value for v in Verdict] == ["pass", "fail", "unknown", "aborted"]
     assert Verdict("fail") is Verdict.FAIL and f"{Verdict.UNKNOWN}" == "unknown"
 
 
@@ -82,4 +82,5 @@ def test_exit_codes() -> None:
     assert exit_code(Verdict.PASS) == ExitCode.PASS == 0
     assert exit_code(Verdict.FAIL) == ExitCode.FAILED == 1
     assert exit_code(Verdict.UNKNOWN) == ExitCode.UNKNOWN == 2
+    assert exit_code(Verdict.ABORTED) == ExitCode.FAILED
     assert exit_code("fail") == 1  # type: ignore[arg-type]

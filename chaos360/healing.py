@@ -1,0 +1,77 @@
+"""The last line of defence: stop leftover load, undo every fault in the ledger, wait for the lab to be ready."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from chaos360.errors import Chaos360Error, UsageError
+from chaos360.history import read_events
+from chaos360.interrupts import shielded
+from chaos360.inventory import Inventory
+from chaos360.inventory import load as load_inventory
+from chaos360.ledger import HealReport, Ledger
+from chaos360.progress import Progress
+from chaos360.target import Target
+
+
+@dataclass(frozen=True)
+class LabHeal:
+    report: HealReport
+    load_stopped: int
+    ready: str
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.report.failed) or self.ready != "ready"
+
+    def summary(self) -> str:
+        return f"{self.report.summary()}; {self.load_stopped} load processes stopped; lab {self.ready}"
+
+
+def heal_lab(lab_id: str, wait_ready_s: float = 120.0, progress: Progress | None = None,
+             check_ready: bool = False) -> LabHeal:
+    """Shielded from Ctrl-C and SIGTERM; waits for readiness when something was undone or check_ready asks."""
+    from loadtests.processes import kill_load_processes
+
+    with shielded():
+        stopped = kill_load_processes()
+        ledger = Ledger(lab_id)
+        if not ledger.entries() and not check_ready:
+            return LabHeal(HealReport(), len(stopped), "not checked (nothing to heal)")
+        inventory, target = _target(lab_id)
+        report = ledger.heal(target.apply)
+        return LabHeal(report, len(stopped), _wait_ready(inventory, wait_ready_s, progress or Progress(quiet=True)))
+
+
+def _target(lab_id: str) -> tuple[Inventory, Target]:
+    from lab.target import DockerLabTarget
+
+    inventory = load_inventory(lab_id)
+    return inventory, DockerLabTarget(inventory)
+
+
+def _wait_ready(inventory: Inventory, timeout_s: float, progress: Progress) -> str:
+    from lab.readiness import run_checks, wait_until
+
+    try:
+        wait_until(lambda: run_checks(inventory), timeout_s, progress)
+    except Chaos360Error as error:
+        return f"NOT ready ({error})"
+    return "ready"
+
+
+def refuse_unhealed(lab_id: str) -> None:
+    """A run, a gate or a lab start on top of faults left by a crashed run would judge the wrong system."""
+    entries = Ledger(lab_id).entries()
+    if entries:
+        faults = ", ".join(f"{e.fault}({', '.join(f'{v}' for v in e.undo.args.values())})" for e in entries)
+        raise UsageError(f"unhealed faults in the ledger: {faults}; run `chaos360 heal` first")
+
+
+def healed_in_run(run_dir: Path | None) -> list[str]:
+    """The faults a run's own rollbacks healed, from its events."""
+    if run_dir is None:
+        return []
+    return [str(e.get("fault")) for e in read_events(run_dir / "events.jsonl", missing_ok=True)
+            if e.kind == "fault.heal" and e.get("entry")]

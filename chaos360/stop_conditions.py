@@ -1,0 +1,127 @@
+"""Stop conditions, watched while the load runs: when one trips, the run is aborted and healed.
+
+Defaults come from objectives.yaml (`stop_conditions`); an experiment narrows or widens them in its chaos360
+extension:
+
+    extensions:
+      - name: chaos360
+        stop_conditions: {max_error_rate: 0.3, window_s: 5}
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from chaos360.errors import UsageError
+from chaos360.history import EventLog, Request, request_from_dict
+from chaos360.objectives import StopConditions, load_objectives
+from chaos360.recorders import Recorder
+from probes import traffic
+
+EXTENSION = "chaos360"
+POLL_S = 0.5
+NOT_FOUND = 404
+
+
+@dataclass(frozen=True)
+class Trip:
+    condition: str
+    measured: float
+    limit: float
+    detail: str
+
+
+def conditions_for(experiment: dict[str, Any]) -> StopConditions:
+    """The objectives' stop conditions, overridden field by field by the experiment's chaos360 extension."""
+    defaults = load_objectives().stop_conditions
+    overrides: object = {}
+    for extension in experiment.get("extensions") or []:
+        if isinstance(extension, dict) and extension.get("name") == EXTENSION:
+            overrides = extension.get("stop_conditions") or {}
+    if not isinstance(overrides, dict):
+        raise UsageError("extensions[chaos360].stop_conditions: expected a mapping")
+    try:
+        return StopConditions.model_validate({**defaults.model_dump(), **overrides})
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"extensions[chaos360].stop_conditions.{field}: {first['msg']}") from None
+
+
+def error_rate_trip(window: Iterable[Request], conditions: StopConditions, now: float) -> Trip | None:
+    counted = [r for r in window if r.t >= now - conditions.window_s]
+    reason = traffic.stop_reason(counted, conditions, now)
+    if reason is None:
+        return None
+    rate = sum(not r.ok for r in counted) / len(counted)
+    return Trip(f"error rate above {conditions.max_error_rate:.0%} for {conditions.window_s:g} s", rate,
+                conditions.max_error_rate, reason)
+
+
+def lost_write_trip(new: Iterable[Request], conditions: StopConditions) -> Trip | None:
+    """A read of an acknowledged task (the load only reads what it was acknowledged) that answers 404."""
+    if not conditions.abort_on_lost_write:
+        return None
+    lost = [r for r in new if r.kind == "read" and r.status == NOT_FOUND]
+    if not lost:
+        return None
+    return Trip("acknowledged write lost", float(len(lost)), 0.0,
+                f"{len(lost)} read(s) of acknowledged tasks answered 404, e.g. task {lost[0].task_id}")
+
+
+class RequestTail:
+    """Reads the lines appended to requests.jsonl since the last call (whole lines only)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._offset = 0
+
+    def read_new(self) -> list[Request]:
+        try:
+            with open(self._path, "rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        return [r for r in map(_parse, complete.decode(errors="replace").splitlines()) if r is not None]
+
+
+def _parse(line: str) -> Request | None:
+    try:
+        return request_from_dict(json.loads(line))
+    except ValueError:
+        return None
+
+
+def watch(requests_file: Path, events: EventLog, conditions: StopConditions,
+          on_trip: Callable[[], None], poll_s: float = POLL_S) -> Recorder:
+    """A recorder thread that logs `run.aborted` and calls on_trip once, when the first condition trips."""
+    tail = RequestTail(requests_file)
+    window: deque[Request] = deque()
+
+    def loop(stop: threading.Event) -> None:
+        while not stop.wait(poll_s):
+            new = tail.read_new()
+            now = time.time()
+            window.extend(new)
+            while window and window[0].t < now - conditions.window_s:
+                window.popleft()
+            trip = lost_write_trip(new, conditions) or error_rate_trip(window, conditions, now)
+            if trip is not None and not stop.is_set():
+                events.append("run.aborted", condition=trip.condition, measured=trip.measured, limit=trip.limit,
+                              detail=trip.detail)
+                on_trip()
+                return
+
+    return Recorder("stop-conditions", loop).start()
