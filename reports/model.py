@@ -28,13 +28,20 @@ class Abort:
     """A stop condition ended the run early (event run.aborted)."""
 
     condition: str
-    value: Any
+    measured: Any
     limit: Any
+    detail: str
     at_s: float
 
     @property
     def text(self) -> str:
-        return f"{self.condition}: {timeline.describe(self.value)} (limit {timeline.describe(self.limit)})"
+        """As the runner words it: "error rate (measured 0.62, limit 0.5): 31 of 50 requests failed"."""
+        text = f"{self.condition} (measured {_short(self.measured)}, limit {_short(self.limit)})"
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, int | float) else timeline.describe(value)
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,7 @@ class RunReport:
 
     @property
     def label(self) -> str:
-        """PASS, FAIL, UNKNOWN, or ABORTED when a stop condition ended the run."""
-        return "ABORTED" if self.aborted else self.verdict.value.upper()
+        return self.verdict.value.upper()
 
     @property
     def recovery_s(self) -> float | None:
@@ -108,11 +114,13 @@ def _verdict(run_dir: Path, journal: dict[str, Any] | None) -> tuple[Verdict, li
 
 
 def _abort(events: Sequence[Event], t0: float) -> Abort | None:
-    aborts = [e for e in events if e.kind == "run.aborted"]
-    if not aborts:
+    """The first run.aborted event (what the runner reports); `value` is the older name of `measured`."""
+    event = next((e for e in events if e.kind == "run.aborted"), None)
+    if event is None:
         return None
-    last = aborts[-1]
-    return Abort(str(last.get("condition", "stop condition")), last.get("value"), last.get("limit"), last.t - t0)
+    detail = event.get("detail")
+    return Abort(str(event.get("condition", "stop condition")), event.get("measured", event.get("value")),
+                 event.get("limit"), str(detail) if detail else "", event.t - t0)
 
 
 def _experiment(run_dir: Path, events: Sequence[Event], journal: dict[str, Any] | None) -> str:
@@ -160,7 +168,8 @@ def load_run(run_dir: Path) -> RunReport:
     return RunReport(
         run_dir=run_dir, experiment=_experiment(run_dir, events, journal),
         started_at=t0 if t0 is not None else _journal_start(journal), wall_s=_wall_s(events, journal, span),
-        verdict=verdict, aborted=aborted, reasons=tuple(([f"aborted: {aborted.text}"] if aborted else []) + reasons),
+        verdict=Verdict.ABORTED if aborted else verdict, aborted=aborted,
+        reasons=tuple(([f"aborted: {aborted.text}"] if aborted else []) + reasons),
         judgements=tuple(judgements), timeline=span, requests=len(counted), failed=sum(not r.ok for r in counted),
         worst_error_rate=worst_error_rate(events, requests), failover_s=sentinel_events.failover_time(events),
         missing=tuple(missing),

@@ -58,7 +58,7 @@ def test_an_aborted_run_is_labelled_aborted_and_not_passed(runs):
         handle.write(json.dumps({"t": 1795867015.0, "kind": "run.aborted", "condition": "error rate", "value": 0.6,
                                  "limit": 0.5}) + "\n")
     row = row_from_run_dir(run_dir, Verdict.PASS, [], 20.0)
-    assert (row.label, row.passed, row.aborted) == ("ABORTED", False, "error rate: 0.6 (limit 0.5)")
+    assert (row.label, row.passed, row.aborted) == ("ABORTED", False, "error rate (measured 0.6, limit 0.5)")
 
 
 def test_index_has_the_headline_and_one_row_per_experiment_linking_its_report(tmp_path, rows):

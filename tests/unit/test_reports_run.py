@@ -130,10 +130,11 @@ def test_a_failed_judgement_makes_the_page_fail_and_names_it(run_dir):
 def test_an_aborted_run_shows_aborted_with_its_condition(run_dir):
     with (run_dir / "events.jsonl").open("a") as handle:
         handle.write(json.dumps({"t": _t0(run_dir) + 12.0, "kind": "run.aborted", "condition": "error rate",
-                                 "value": 0.62, "limit": 0.5}) + "\n")
+                                 "measured": 0.6234, "limit": 0.5, "detail": "31 of 50 requests failed"}) + "\n")
     page = Page.of(render_run(run_dir))
     assert page.find("h1", id="verdict")[0]["data-verdict"] == "ABORTED"
-    assert "Aborted at t+12.0 s by the stop condition error rate: 0.62 (limit 0.5)" in page.text
+    assert ("Aborted at t+12.0 s by the stop condition error rate (measured 0.623, limit 0.5): 31 of 50 requests "
+            "failed") in page.text
     assert len(page.find("line", "abort-mark")) == 1
 
 
