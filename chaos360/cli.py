@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from chaos360 import interrupts
+from chaos360 import interrupts, redact
 from chaos360.errors import Chaos360Error, ExitCode, UsageError
 from chaos360.healing import heal_lab, healed_in_run, refuse_unhealed
 from chaos360.progress import Progress
 from chaos360.runlock import run_lock
 from chaos360.verdict import exit_code
 from lab.topology import LabSettings, Profile
+from reports.cli import add_report_commands
 
 
 class _Parser(argparse.ArgumentParser):
@@ -123,14 +124,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.experiments]
     for path in paths:
         runner.load(path)
-    refuse_unhealed(args.lab_id)
     outcomes = []
-    for path in paths:
-        outcome = runner.run_file(path, args.lab_id)
-        outcomes.append(outcome)
-        print(f"{outcome.experiment}: {outcome.verdict.value.upper()} in {outcome.wall_s:.0f}s  ({outcome.run_dir})")
-        for reason in outcome.reasons:
-            print(f"  {reason}")
+    with run_lock(args.lab_id):
+        refuse_unhealed(args.lab_id)
+        for path in paths:
+            outcome = runner.run_file(path, args.lab_id)
+            outcomes.append(outcome)
+            print(f"{outcome.experiment}: {outcome.verdict.value.upper()} in {outcome.wall_s:.0f}s  "
+                  f"({outcome.run_dir})")
+            for reason in outcome.reasons:
+                print(f"  {reason}")
     return _worst_exit(outcomes)
 
 
@@ -149,8 +152,17 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         raise interrupts.Interrupted(interrupts.received() or "interrupt", run_dir=collector.last_run_dir)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise UsageError(f"gate: pytest could not run the experiments in {args.experiments_dir} (exit {int(code)})")
-    print(f"gate: {len(collector.outcomes)} experiments, JUnit at {gate_dir / 'junit.xml'}")
+    _gate_reports(gate_dir, collector.outcomes)
     return _worst_exit(collector.outcomes)
+
+
+def _gate_reports(gate_dir: Path, outcomes: list[Any]) -> None:
+    from reports.gate_report import headline, render_gate, row_from_outcome
+
+    rows = [row_from_outcome(outcome) for outcome in outcomes]
+    render_gate(gate_dir, rows)
+    print(f"{headline(rows)}\n  index   {gate_dir / 'index.html'}\n  summary {gate_dir / 'summary.md'}\n"
+          f"  JUnit   {gate_dir / 'junit.xml'}")
 
 
 class _OutcomeCollector:
@@ -176,8 +188,8 @@ def _cmd_heal(args: argparse.Namespace) -> int:
 
 def _heal_after_interrupt(lab_id: str, command: str | None, error: KeyboardInterrupt) -> int:
     """Whatever a signal cut short, every fault is undone and the load stopped before the process exits."""
-    name = getattr(error, "signame", "SIGINT")
-    interrupts.note(name)
+    interrupts.note(getattr(error, "signame", "SIGINT"))
+    name = interrupts.received()
     with interrupts.shielded():
         print(f"chaos360: interrupted by {name}; healing (another Ctrl-C will not stop the heal)", file=sys.stderr,
               flush=True)
@@ -216,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate.set_defaults(handler=_cmd_gate)
     heal = commands.add_parser("heal", help="undo every fault recorded in the ledger and stop leftover load")
     heal.set_defaults(handler=_cmd_heal)
+    add_report_commands(commands)
     lab = commands.add_parser("lab", help="the local lab: build | up | status | down")
     lab_commands = lab.add_subparsers(dest="lab_command", required=True, parser_class=_Parser)
     build = lab_commands.add_parser("build", help="build the lab images from package registries")
@@ -243,14 +256,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return int(args.handler(args))
     except Chaos360Error as error:
-        print(f"chaos360: {error}", file=sys.stderr)
+        print(redact.text(f"chaos360: {error}"), file=sys.stderr)
         return int(error.exit_code)
     except KeyboardInterrupt as error:
         return _heal_after_interrupt(args.lab_id, args.command, error)
     except Exception as error:
         if os.environ.get("CHAOS360_DEBUG"):
             traceback.print_exc()
-        print(f"chaos360: harness error: {error.__class__.__name__}: {error}", file=sys.stderr)
+        print(redact.text(f"chaos360: harness error: {error.__class__.__name__}: {error}"), file=sys.stderr)
         return int(ExitCode.HARNESS_ERROR)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chaos360 import redact
 from chaos360 import run as runs
 from chaos360.recorders import Recorder, start_recorders, stop_all
 from chaos360.stop_conditions import conditions_for
@@ -17,6 +18,7 @@ _recorders: list[Recorder] = []
 
 def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
                               **_: Any) -> None:
+    redact.register_run(context)
     lab_id = (configuration or {}).get("lab_id")
     run = runs.start_run(str(context.get("title", "experiment")), lab_id=str(lab_id) if lab_id else None)
     run.stop_conditions = conditions_for(context)
@@ -31,7 +33,7 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
     try:
         close_run(run)
     finally:
-        (run.run_dir / "journal.json").write_text(json.dumps(state or {}, indent=1, default=str))
+        (run.run_dir / "journal.json").write_text(redact.text(json.dumps(state or {}, indent=1, default=str)))
         runs.end_run()
 
 

@@ -23,7 +23,7 @@ class LabHeal:
 
     @property
     def failed(self) -> bool:
-        return bool(self.report.failed) or self.ready != "ready"
+        return bool(self.report.failed) or self.ready.startswith("NOT")
 
     def summary(self) -> str:
         return f"{self.report.summary()}; {self.load_stopped} load processes stopped; lab {self.ready}"

@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
+from chaos360 import redact
 from chaos360.errors import Chaos360Error, UsageError
 
 RequestKind = Literal["create", "read", "list"]
@@ -191,7 +192,7 @@ class EventLog:
             raise ValueError("the time stamp 't' is set by the log, not by the caller")
         with self._lock:
             t = self._clock()
-            line = (json.dumps({"t": t, "kind": kind, **fields}, separators=(",", ":")) + "\n").encode("utf-8")
+            line = (redact.text(json.dumps({"t": t, "kind": kind, **fields}, separators=(",", ":"))) + "\n").encode()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "ab", buffering=0) as handle:
                 written = 0
@@ -201,3 +202,30 @@ class EventLog:
 
     def read(self) -> list[Event]:
         return read_events(self.path, missing_ok=True)
+
+
+class JsonlTail(Generic[T]):
+    """Reads the whole lines appended to a JSONL file since the last call; unparsable lines are skipped."""
+
+    def __init__(self, path: Path, parse: Callable[[object], T]) -> None:
+        self._path = path
+        self._parse = parse
+        self._offset = 0
+
+    def read_new(self) -> list[T]:
+        try:
+            with open(self._path, "rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        return [item for item in map(self._parse_line, complete.decode(errors="replace").splitlines())
+                if item is not None]
+
+    def _parse_line(self, line: str) -> T | None:
+        try:
+            return self._parse(json.loads(line))
+        except ValueError:
+            return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +50,11 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
     if _state.aborting and signum == signal.SIGINT:
         _state.aborting = False
         raise Aborted("stop condition")
-    _state.received = _state.received or name
+    if _state.received is not None:
+        print(f"chaos360: {name} ignored: still healing after {_state.received} (SIGKILL abandons the heal; "
+              "then run `chaos360 heal`)", file=sys.stderr, flush=True)
+        return
+    _state.received = name
     raise Interrupted(name)
 
 

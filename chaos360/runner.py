@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
-from chaos360 import interrupts
+from chaos360 import interrupts, redact
 from chaos360 import run as runs
 from chaos360.errors import UsageError
 from chaos360.healing import refuse_unhealed
@@ -119,6 +122,7 @@ def run_file(path: Path, lab_id: str) -> Outcome:
     from chaoslib.experiment import run_experiment
 
     experiment = load(path)
+    redact.register_run(experiment)
     conditions_for(experiment)
     experiment.setdefault("configuration", {})["lab_id"] = lab_id
     interrupts.install()
@@ -129,19 +133,51 @@ def run_file(path: Path, lab_id: str) -> Outcome:
         logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
         started = time.monotonic()
         try:
-            journal = run_experiment(experiment, settings=ROLLBACKS_ALWAYS)
+            with _our_signal_handlers():
+                journal = run_experiment(experiment, settings=ROLLBACKS_ALWAYS)
         finally:
             os.environ.pop(runs.RUN_DIR_ENV, None)
     wall = time.monotonic() - started
-    (run_dir / "journal.json").write_text(json.dumps(journal, indent=1, default=str))
+    (run_dir / "journal.json").write_text(redact.text(json.dumps(journal, indent=1, default=str)))
+    outcome = _outcome(path.stem, run_dir, wall, journal)
+    _record(outcome)
+    if outcome.status == "interrupted" and outcome.verdict is not Verdict.ABORTED:
+        raise interrupts.Interrupted(interrupts.received() or "interrupt", run_dir=run_dir)
+    return outcome
+
+
+def _outcome(experiment: str, run_dir: Path, wall: float, journal: dict[str, Any]) -> Outcome:
+    status = str(journal.get("status"))
     aborted = _abort_reason(run_dir)
     if aborted is not None:
-        return Outcome(path.stem, Verdict.ABORTED, (aborted,), run_dir, wall, str(journal.get("status")))
-    if journal.get("status") == "interrupted":
-        raise interrupts.Interrupted(interrupts.received() or "interrupt", run_dir=run_dir)
+        return Outcome(experiment, Verdict.ABORTED, (aborted,), run_dir, wall, status)
     verdict, reasons, judgements = verdict_of(journal)
-    return Outcome(path.stem, verdict, tuple(reasons), run_dir, wall, str(journal.get("status")),
-                   tuple(judgements))
+    return Outcome(experiment, verdict, tuple(reasons), run_dir, wall, status, tuple(judgements))
+
+
+def _record(outcome: Outcome) -> None:
+    """The run's report.html and its line in the drill history; a failure here never changes the verdict."""
+    from reports import history
+    from reports.gate_report import row_from_outcome
+    from reports.run_report import render_run
+
+    try:
+        render_run(outcome.run_dir)
+        history.append(history.default_history_file(), row_from_outcome(outcome))
+    except Exception as error:  # a report bug must not hide the run's verdict
+        logging.getLogger(__name__).warning("report of %s not written: %s", outcome.run_dir, error)
+
+
+@contextlib.contextmanager
+def _our_signal_handlers() -> Iterator[None]:
+    """Keep chaos360's SIGTERM handler during the run instead of chaoslib's.
+
+    chaoslib turns SIGTERM into an InterruptExecution raised wherever the main thread is; inside an activity that
+    counts as the activity failing, and the run goes on. Ours raises a KeyboardInterrupt, which chaoslib handles
+    as Ctrl-C: the run stops there and the rollbacks heal.
+    """
+    with mock.patch("chaoslib.run.exit_signals", contextlib.nullcontext):
+        yield
 
 
 def _abort_reason(run_dir: Path) -> str | None:

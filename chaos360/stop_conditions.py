@@ -10,7 +10,6 @@ extension:
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
@@ -22,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chaos360.errors import UsageError
-from chaos360.history import EventLog, Request, request_from_dict
+from chaos360.history import EventLog, JsonlTail, Request, request_from_dict
 from chaos360.objectives import StopConditions, load_objectives
 from chaos360.recorders import Recorder
 from probes import traffic
@@ -30,6 +29,7 @@ from probes import traffic
 EXTENSION = "chaos360"
 POLL_S = 0.5
 NOT_FOUND = 404
+MAX_REQUEST_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,12 @@ def conditions_for(experiment: dict[str, Any]) -> StopConditions:
 
 
 def error_rate_trip(window: Iterable[Request], conditions: StopConditions, now: float) -> Trip | None:
-    counted = [r for r in window if r.t >= now - conditions.window_s]
-    reason = traffic.stop_reason(counted, conditions, now)
+    reason = traffic.stop_reason(window, conditions, now)
     if reason is None:
         return None
-    rate = sum(not r.ok for r in counted) / len(counted)
+    ended = [r for r in window if r.t + r.latency_ms / 1000 >= now - conditions.window_s
+             and r.error not in traffic.HARNESS_ARTIFACT_ERRORS]
+    rate = sum(not r.ok for r in ended) / max(1, len(ended))
     return Trip(f"error rate above {conditions.max_error_rate:.0%} for {conditions.window_s:g} s", rate,
                 conditions.max_error_rate, reason)
 
@@ -78,36 +79,10 @@ def lost_write_trip(new: Iterable[Request], conditions: StopConditions) -> Trip 
                 f"{len(lost)} read(s) of acknowledged tasks answered 404, e.g. task {lost[0].task_id}")
 
 
-class RequestTail:
-    """Reads the lines appended to requests.jsonl since the last call (whole lines only)."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._offset = 0
-
-    def read_new(self) -> list[Request]:
-        try:
-            with open(self._path, "rb") as handle:
-                handle.seek(self._offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return []
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self._offset += len(complete)
-        return [r for r in map(_parse, complete.decode(errors="replace").splitlines()) if r is not None]
-
-
-def _parse(line: str) -> Request | None:
-    try:
-        return request_from_dict(json.loads(line))
-    except ValueError:
-        return None
-
-
 def watch(requests_file: Path, events: EventLog, conditions: StopConditions,
           on_trip: Callable[[], None], poll_s: float = POLL_S) -> Recorder:
     """A recorder thread that logs `run.aborted` and calls on_trip once, when the first condition trips."""
-    tail = RequestTail(requests_file)
+    tail = JsonlTail(requests_file, request_from_dict)
     window: deque[Request] = deque()
 
     def loop(stop: threading.Event) -> None:
@@ -115,7 +90,7 @@ def watch(requests_file: Path, events: EventLog, conditions: StopConditions,
             new = tail.read_new()
             now = time.time()
             window.extend(new)
-            while window and window[0].t < now - conditions.window_s:
+            while window and window[0].t < now - conditions.window_s - MAX_REQUEST_S:
                 window.popleft()
             trip = lost_write_trip(new, conditions) or error_rate_trip(window, conditions, now)
             if trip is not None and not stop.is_set():

@@ -20,6 +20,7 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 from chaos360.errors import Chaos360Error
+from chaos360.redact import is_secret_name
 from loadtests.journal import REQUESTS_FILE_ENV
 from loadtests.processes import MARKER_ENV, find_load_processes, kill_load_processes
 
@@ -119,8 +120,9 @@ class LoadController:
         return self
 
     def _env(self) -> dict[str, str]:
-        """The harness's environment minus LOCUST_* settings, plus the journal path and the marker."""
-        env = {key: value for key, value in os.environ.items() if not key.startswith("LOCUST_")}
+        """The harness's environment minus LOCUST_* settings and secrets, plus the journal path and the marker."""
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith("LOCUST_") and not is_secret_name(key)}
         pythonpath = [str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])]
         env.update({REQUESTS_FILE_ENV: str(self.requests_file), MARKER_ENV: self.marker,
                     "PYTHONPATH": os.pathsep.join(pythonpath)})

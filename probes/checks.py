@@ -8,7 +8,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from chaos360 import smoke
+from chaos360 import redact, smoke
 from chaos360.history import Event, read_events, read_requests, ready_samples
 from chaos360.objectives import Objectives, load_objectives
 from chaos360.run import Run, current_run
@@ -156,7 +156,7 @@ def objectives_met(fault: str, checks: list[str] | None = None,
     judgements = _judgements(run, fault, events, start, objectives, checks or ["effect", "error_rate", "recovery"])
     verdict = combine(judgements)
     result = {"verdict": verdict.value, "phase": "after", "judgements": [j.to_dict() for j in judgements]}
-    (run.run_dir / "judgements.json").write_text(json.dumps(result, indent=1, default=str))
+    (run.run_dir / "judgements.json").write_text(redact.text(json.dumps(result, indent=1, default=str)))
     return result
 
 

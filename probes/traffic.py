@@ -301,8 +301,12 @@ def judge_recovery(
 
 
 def stop_reason(requests: Iterable[RequestLike], stop: StopConditions, now: float) -> str | None:
-    """Why a run should abort now on error rate (requests started in the last window_s seconds), or None."""
-    counted = _counted(requests, now - stop.window_s, now)
+    """Why a run should abort now on error rate, or None.
+
+    Counts the requests that ended in the last window_s seconds: a hung request is journaled only when it ends,
+    long after its start, so a window by start time would miss an outage of slow failures.
+    """
+    counted = [r for r in _counted(requests) if now - stop.window_s <= r.t + r.latency_ms / 1000 <= now]
     if len(counted) < stop.min_requests:
         return None
     rate = sum(not r.ok for r in counted) / len(counted)

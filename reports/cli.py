@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from chaos360.errors import ExitCode, UsageError
 from reports import history
@@ -13,7 +14,7 @@ from reports.run_report import render_run
 HISTORY = "history"
 
 
-def add_report_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_report_commands(commands: argparse._SubParsersAction[Any]) -> None:
     """Add `report` to chaos360's subcommands (the subparsers object of its top-level parser)."""
     report = commands.add_parser(
         "report", help="re-render a run's report.html, or `report history` for the trends page",

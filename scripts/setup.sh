@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 need_packages=()
-for pair in dockerd:docker.io debootstrap:debootstrap iptables:iptables mvn:maven java:openjdk-17-jdk-headless; do
+for pair in dockerd:docker.io debootstrap:debootstrap iptables:iptables mvn:maven java:openjdk-17-jdk-headless \
+    chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_packages+=("${pair##*:}")
 done
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_packages+=(python3-venv)

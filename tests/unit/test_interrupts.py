@@ -59,3 +59,11 @@ def test_an_abort_request_raises_aborted_not_interrupted() -> None:
     with pytest.raises(interrupts.Aborted):
         interrupts.request_abort()
     assert interrupts.received() is None
+
+
+def test_signals_after_the_first_are_ignored_while_the_run_unwinds(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(interrupts.Interrupted):
+        os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(os.getpid(), signal.SIGINT)
+    assert interrupts.received() == "SIGTERM"
+    assert "SIGINT ignored: still healing after SIGTERM" in capsys.readouterr().err

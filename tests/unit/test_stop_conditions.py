@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from chaos360.errors import UsageError
-from chaos360.history import EventLog, Request, read_events
+from chaos360.history import EventLog, JsonlTail, Request, read_events, request_from_dict
 from chaos360.objectives import load_objectives
-from chaos360.stop_conditions import RequestTail, conditions_for, error_rate_trip, lost_write_trip, watch
+from chaos360.stop_conditions import conditions_for, error_rate_trip, lost_write_trip, watch
 
 
 def _request(t: float, ok: bool = True, kind: str = "read", status: int = 200) -> Request:
@@ -62,7 +62,7 @@ def test_a_404_on_reading_an_acknowledged_task_is_a_lost_write() -> None:
 
 def test_the_tail_returns_only_new_whole_lines(tmp_path: Path) -> None:
     path = tmp_path / "requests.jsonl"
-    tail = RequestTail(path)
+    tail = JsonlTail(path, request_from_dict)
     assert tail.read_new() == []
     path.write_text(_line(_request(1.0)) + _line(_request(2.0))[:20])
     assert [r.t for r in tail.read_new()] == [1.0]

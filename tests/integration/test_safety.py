@@ -1,0 +1,165 @@
+"""No fault outlives a run: signals at random moments, SIGKILL then heal, one run per lab, stop conditions."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chaos360.inventory import Inventory
+from chaos360.ledger import Ledger
+from chaos360.progress import Progress
+from lab import docker_lab
+from lab.leftovers import find_leftovers
+from lab.readiness import run_checks
+from lab.topology import LabSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+SEED = int(os.environ.get("CHAOS360_INTERRUPT_SEED", "360"))
+# Longest moment to signal at, a little inside each experiment's usual wall time (28 s and 14 s).
+SPAN_S = {"zone-partition": 25.0, "redis-master-failover": 12.5}
+TRIALS = 20
+EXIT_TIMEOUT_S = 150
+
+
+def _plan(seed: int) -> list[tuple[str, signal.Signals, float, bool]]:
+    rng = random.Random(seed)
+    plan = []
+    for n in range(TRIALS):
+        experiment = list(SPAN_S)[n % 2]
+        plan.append((experiment, rng.choice([signal.SIGINT, signal.SIGTERM]),
+                     round(rng.uniform(0.2, SPAN_S[experiment]), 1), rng.random() < 0.3))
+    return plan
+
+
+PLAN = _plan(SEED)
+PHASES_HIT: set[str] = set()
+
+
+def _cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "chaos360", *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=EXIT_TIMEOUT_S)
+    return process.returncode, out, err
+
+
+def _assert_clean(lab: Inventory) -> None:
+    assert find_leftovers(lab) == []
+    failing = [f"{c.name}: {c.detail}" for c in run_checks(lab) if not c.ok]
+    assert failing == [], "lab not ready"
+
+
+def _newest_run(experiment: str) -> Path:
+    return max((ROOT / "reports" / "runs").glob(f"*-{experiment}*"), key=lambda p: p.stat().st_mtime)
+
+
+def _phase_at(run_dir: Path, moment: float) -> str:
+    """Which part of the run the signal hit, from the run's own events."""
+    kinds = [e["kind"] for e in map(json.loads, (run_dir / "events.jsonl").read_text().splitlines())
+             if e["t"] <= moment and e["kind"] != "ready"]
+    if "fault.heal" in kinds or "lab.ready" in kinds:
+        return "healing"
+    if "recovery" in kinds:
+        return "recovered"
+    if "fault.inject" in kinds:
+        return "under fault"
+    return "before injection"
+
+
+@pytest.mark.parametrize(("experiment", "signum", "delay_s", "twice"), PLAN,
+                         ids=[f"{n}-{e}-{s.name}-{d}s{'-twice' if t else ''}" for n, (e, s, d, t) in enumerate(PLAN)])
+def test_a_signal_at_any_moment_heals_everything(lab: Inventory, experiment: str, signum: signal.Signals,
+                                                 delay_s: float, twice: bool) -> None:
+    process = _cli("run", f"experiments/{experiment}.yaml")
+    time.sleep(delay_s)
+    moment = time.time()
+    process.send_signal(signum)
+    if twice:
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+    code, _, err = _finish(process)
+    PHASES_HIT.add(_phase_at(_newest_run(experiment), moment))
+    assert code == 2, err
+    assert f"interrupted by {signum.name}: healed " in err and "lab ready" in err, err
+    assert "Traceback" not in err
+    _assert_clean(lab)
+
+
+def test_the_signals_hit_every_phase_of_a_run() -> None:
+    if len(PHASES_HIT) == 0:
+        pytest.fail("run the interrupt trials first (same session)")
+    assert {"before injection", "under fault", "healing"} <= PHASES_HIT, PHASES_HIT
+
+
+def _wait_for_fault(lab_id: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not Ledger(lab_id).entries():
+        assert time.monotonic() < deadline, "no fault was injected"
+        time.sleep(0.1)
+
+
+def test_sigkill_mid_fault_then_heal(lab: Inventory) -> None:
+    process = _cli("run", "experiments/zone-partition.yaml")
+    _wait_for_fault(lab.lab_id)
+    time.sleep(1)
+    process.kill()
+    process.wait()
+    assert find_leftovers(lab) != []
+
+    code, _, err = _finish(_cli("run", "experiments/app-replica-kill.yaml"))
+    assert code == 4 and "unhealed faults in the ledger: isolate(a)" in err and "chaos360 heal" in err, err
+
+    code, out, err = _finish(_cli("heal"))
+    assert code == 0, err
+    assert "healed 1: isolate" in out and "lab ready" in out, out
+    assert "recovered a stale run lock" in err, err
+    _assert_clean(lab)
+
+    code, out, _ = _finish(_cli("heal"))
+    assert code == 0 and "nothing to heal" in out, out
+
+
+def test_a_second_concurrent_run_is_refused(lab: Inventory) -> None:
+    first = _cli("run", "experiments/app-replica-kill.yaml")
+    _wait_for_fault(lab.lab_id)
+    code, _, err = _finish(_cli("run", "experiments/redis-master-failover.yaml"))
+    assert code == 4, err
+    assert f"lab {lab.lab_id} is busy" in err and f"pid {first.pid}" in err, err
+    code, out, err = _finish(first)
+    assert code == 0, out + err
+    _assert_clean(lab)
+
+
+@pytest.fixture
+def direct_mode_lab(lab: Inventory):
+    """App replicas that talk to one Redis address, so a failover breaks them."""
+    yield docker_lab.up(LabSettings(app_env=(("AGENT360_REDIS_MODE", "direct"),)), Progress())
+    docker_lab.up(LabSettings(), Progress())
+
+
+def test_a_tripped_stop_condition_aborts_and_heals(direct_mode_lab: Inventory, tmp_path: Path) -> None:
+    experiment = yaml.safe_load((ROOT / "experiments" / "redis-master-failover.yaml").read_text())
+    experiment["extensions"] = [{"name": "chaos360",
+                                 "stop_conditions": {"max_error_rate": 0.2, "window_s": 3, "min_requests": 5}}]
+    path = tmp_path / "redis-master-failover-abort.yaml"
+    path.write_text(yaml.safe_dump(experiment))
+    code, out, err = _finish(_cli("run", str(path)))
+    assert code == 1, out + err
+    assert "ABORTED" in out and "error rate above 20% for 3 s" in out, out
+    run_dir = _newest_run("redis-master-failover-abort")
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    kinds = [e["kind"] for e in events]
+    assert kinds.index("run.aborted") < len(kinds) - 1 and "fault.heal" in kinds[kinds.index("run.aborted"):]
+    _assert_clean(direct_mode_lab)
