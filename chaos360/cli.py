@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from chaos360 import interrupts, redact
+from chaos360 import interrupts, live, redact
 from chaos360.errors import Chaos360Error, ExitCode, UsageError
 from chaos360.healing import heal_lab, healed_in_run, refuse_unhealed
 from chaos360.progress import Progress
@@ -118,22 +118,38 @@ def _worst_exit(outcomes: list[Any]) -> int:
     return int(max(codes, default=ExitCode.UNKNOWN))
 
 
+def _progress_mode(args: argparse.Namespace) -> live.Mode:
+    if getattr(args, "quiet", False):
+        return live.Mode.QUIET
+    return live.Mode.JSON if getattr(args, "json", False) else live.Mode.AUTO
+
+
+def _print_outcome(outcome: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"experiment": outcome.experiment, "verdict": outcome.verdict.value,
+                          "reasons": list(outcome.reasons), "wall_s": round(outcome.wall_s, 1),
+                          "run_dir": str(outcome.run_dir), "report": str(outcome.run_dir / "report.html")}))
+        return
+    print(f"{outcome.experiment}: {outcome.verdict.value.upper()} in {outcome.wall_s:.0f}s  "
+          f"({outcome.run_dir / 'report.html'})")
+    for reason in outcome.reasons:
+        print(f"  {reason}")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from chaos360 import runner
 
     paths = [Path(p) for p in args.experiments]
     for path in paths:
         runner.load(path)
+    live.configure(_progress_mode(args))
     outcomes = []
     with run_lock(args.lab_id):
         refuse_unhealed(args.lab_id)
         for path in paths:
             outcome = runner.run_file(path, args.lab_id)
             outcomes.append(outcome)
-            print(f"{outcome.experiment}: {outcome.verdict.value.upper()} in {outcome.wall_s:.0f}s  "
-                  f"({outcome.run_dir})")
-            for reason in outcome.reasons:
-                print(f"  {reason}")
+            _print_outcome(outcome, args.json)
     return _worst_exit(outcomes)
 
 
@@ -142,6 +158,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
     from chaos360 import run as runs
 
+    live.configure(_progress_mode(args))
     with run_lock(args.lab_id):
         refuse_unhealed(args.lab_id)
         gate_dir = runs.new_run_dir("gate")
@@ -215,6 +232,13 @@ def _add_lab_options(parser: argparse.ArgumentParser) -> None:
                         help="start the app replicas with this variable (a weaker build, e.g. AGENT360_RETRIES=0)")
 
 
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no live progress view")
+    parser.add_argument("--json", action="store_true",
+                        help="progress as JSON lines on stderr, each outcome as a JSON line on stdout")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="chaos360", description="Chaos experiments against the Agent360 HA stack")
     parser.add_argument("--lab-id", default=os.environ.get("CHAOS360_LAB_ID", "chaos360"))
@@ -222,9 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser("run", help="run experiment files against the lab")
     run.add_argument("experiments", nargs="+", metavar="EXPERIMENT")
+    _add_output_options(run)
     run.set_defaults(handler=_cmd_run)
     gate = commands.add_parser("gate", help="run every experiment as the pre-release gate (JUnit)")
     gate.add_argument("--experiments-dir", default="experiments")
+    _add_output_options(gate)
     gate.set_defaults(handler=_cmd_gate)
     heal = commands.add_parser("heal", help="undo every fault recorded in the ledger and stop leftover load")
     heal.set_defaults(handler=_cmd_heal)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from chaos360 import interrupts, redact
+from chaos360 import interrupts, live, redact
 from chaos360 import run as runs
 from chaos360.errors import UsageError
 from chaos360.healing import refuse_unhealed
@@ -130,10 +130,10 @@ def run_file(path: Path, lab_id: str) -> Outcome:
         refuse_unhealed(lab_id)
         run_dir = runs.new_run_dir(path.stem)
         os.environ[runs.RUN_DIR_ENV] = str(run_dir)
-        logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
+        logging.getLogger("chaostoolkit").setLevel(logging.ERROR)
         started = time.monotonic()
         try:
-            with _our_signal_handlers():
+            with _our_signal_handlers(), live.view(run_dir, path.stem):
                 journal = run_experiment(experiment, settings=ROLLBACKS_ALWAYS)
         finally:
             os.environ.pop(runs.RUN_DIR_ENV, None)
