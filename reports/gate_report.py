@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaos360 import redact
 from chaos360.runner import Outcome
 from chaos360.verdict import Verdict
 from reports.html import Html, esc, page, percent, seconds, table, verdict_badge
@@ -110,5 +111,5 @@ def render_gate(gate_dir: Path, rows: Sequence[GateRow]) -> None:
     gate_dir = Path(gate_dir)
     gate_dir.mkdir(parents=True, exist_ok=True)
     _ensure_reports(rows)
-    (gate_dir / "index.html").write_text(index_html(gate_dir, rows), encoding="utf-8")
-    (gate_dir / "summary.md").write_text(summary_md(rows), encoding="utf-8")
+    (gate_dir / "index.html").write_text(redact.text(index_html(gate_dir, rows)), encoding="utf-8")
+    (gate_dir / "summary.md").write_text(redact.text(summary_md(rows)), encoding="utf-8")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chaos360 import redact
 from reports import svg
 from reports.gate_report import GateRow
 from reports.html import Html, esc, page, percent, seconds, table, verdict_badge
@@ -60,7 +61,7 @@ def append(history_file: Path, row: GateRow) -> dict[str, Any]:
     history_file = Path(history_file)
     history_file.parent.mkdir(parents=True, exist_ok=True)
     with open(history_file, "ab", buffering=0) as handle:
-        handle.write((json.dumps(line, separators=(",", ":")) + "\n").encode("utf-8"))
+        handle.write((redact.text(json.dumps(line, separators=(",", ":"))) + "\n").encode("utf-8"))
     return line
 
 
@@ -191,5 +192,5 @@ def render_history(history_file: Path, out: Path) -> Path:
     """Write the trends page for history_file to out; returns out."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(history_html(Path(history_file), out), encoding="utf-8")
+    out.write_text(redact.text(history_html(Path(history_file), out)), encoding="utf-8")
     return out

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from chaos360 import redact
 from chaos360.verdict import format_value
 from reports import svg
 from reports.html import Html, esc, page, percent, seconds, table, verdict_badge
@@ -214,5 +215,5 @@ def render_run(run_dir: Path) -> Path:
     """Write run_dir/report.html from what the run directory holds; returns its path."""
     run_dir = Path(run_dir)
     out = run_dir / "report.html"
-    out.write_text(html_of(load_run(run_dir)), encoding="utf-8")
+    out.write_text(redact.text(html_of(load_run(run_dir))), encoding="utf-8")
     return out

@@ -34,12 +34,13 @@ def test_no_secret_reaches_the_run_directory(lab: Inventory, tmp_path: Path) -> 
     path.write_text(yaml.safe_dump(experiment))
     runs = tmp_path / "runs"
     env = {**os.environ, "CHAOS360_TEST_API_TOKEN": SECRETS["env"], "CHAOS360_RUNS_DIR": str(runs),
-           "CHAOS360_REDIS_PASSWORD_FILE": str(secret_file)}
+           "CHAOS360_REDIS_PASSWORD_FILE": str(secret_file), "CHAOS360_HISTORY": str(runs / "history.jsonl")}
     result = subprocess.run([sys.executable, "-m", "chaos360", "run", str(path)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     files = [p for p in runs.rglob("*") if p.is_file()]
-    assert {p.name for p in files} >= {"events.jsonl", "requests.jsonl", "journal.json", "judgements.json"}
+    assert {p.name for p in files} >= {"events.jsonl", "requests.jsonl", "journal.json", "judgements.json",
+                                       "report.html", "locust.log", "history.jsonl"}
     for file in files:
         text = file.read_text(errors="replace")
         leaked = [name for name, value in SECRETS.items() if value in text]
