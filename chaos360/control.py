@@ -12,6 +12,7 @@ from chaos360 import redact
 from chaos360 import run as runs
 from chaos360.recorders import Recorder, start_recorders, stop_all
 from chaos360.stop_conditions import conditions_for
+from loadtests.controller import discard_prepared, prepare
 
 _recorders: list[Recorder] = []
 
@@ -25,6 +26,13 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
     run.events.append("run.start", experiment=context.get("title"), lab_id=run.lab_id,
                       stop_conditions=run.stop_conditions.model_dump(exclude={"why"}))
     _recorders.extend(start_recorders(run.inventory, run.events, run.ledger))
+    if _starts_load(context):
+        prepare(run.run_dir, marker=run.run_dir.name)
+
+
+def _starts_load(experiment: dict[str, Any]) -> bool:
+    return any((a.get("provider") or {}).get("func") == "start_load" for a in experiment.get("method") or []
+               if isinstance(a, dict))
 
 
 def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | None = None,
@@ -42,6 +50,7 @@ def close_run(run: runs.Run) -> str:
     from actions.load import stop_load
 
     stop_load()
+    discard_prepared(run.run_dir.name)
     report = run.heal()
     stop_all(_recorders)
     _recorders.clear()

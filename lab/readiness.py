@@ -162,12 +162,21 @@ def check_prometheus(inventory: Inventory) -> Check:
     return Check("prometheus", ok, f"{up}/{len(targets)} targets up, rules {rule_names}")
 
 
+def check_cassandra_serving(inventory: Inventory) -> Check:
+    """Every node answers CQL: the service's view, without the JVM start of nodetool (about 0.5 s)."""
+    nodes = inventory.by_role("cassandra")
+    serving = [n.name for n in nodes if cql_alive(n.host_ports["cql"])]
+    return Check("cassandra", len(serving) == len(nodes), f"{len(serving)}/{len(nodes)} nodes serving CQL")
+
+
 ALL_CHECKS = (check_sentinels, check_cassandra, check_haproxy, check_prometheus)
+# A steady-state check between experiments: lab up and every heal have already waited for ALL_CHECKS.
+SERVING_CHECKS = (check_sentinels, check_cassandra_serving, check_haproxy, check_prometheus)
 
 
-def run_checks(inventory: Inventory) -> list[Check]:
-    with ThreadPoolExecutor(max_workers=len(ALL_CHECKS)) as pool:
-        return list(pool.map(lambda check: check(inventory), ALL_CHECKS))
+def run_checks(inventory: Inventory, checks: tuple[Callable[[Inventory], Check], ...] = ALL_CHECKS) -> list[Check]:
+    with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+        return list(pool.map(lambda check: check(inventory), checks))
 
 
 def wait_until(predicate: Callable[[], list[Check]], timeout_s: float, progress: Progress) -> list[Check]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import math
 import os
 import signal
@@ -106,11 +107,14 @@ class LoadController:
         if self._process is not None:
             raise LoadStartError("this load controller was already started")
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as log:
-            self._process = subprocess.Popen(
-                self.spec.locust_args(self.locustfile), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, cwd=self.run_dir, env=self._env(), start_new_session=True,
-            )
+        self._process = _take_prepared(self.marker, self.spec.locust_args(self.locustfile))
+        if self._process is None:
+            with open(self.log_file, "ab") as log:
+                self._process = subprocess.Popen(
+                    self.spec.locust_args(self.locustfile), stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=subprocess.STDOUT, cwd=self.run_dir, env=load_env(self.requests_file, self.marker),
+                    start_new_session=True,
+                )
         atexit.register(self.stop)
         try:
             self._wait_for_first_request()
@@ -118,15 +122,6 @@ class LoadController:
             self.stop()
             raise
         return self
-
-    def _env(self) -> dict[str, str]:
-        """The harness's environment minus LOCUST_* settings and secrets, plus the journal path and the marker."""
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith("LOCUST_") and not is_secret_name(key)}
-        pythonpath = [str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])]
-        env.update({REQUESTS_FILE_ENV: str(self.requests_file), MARKER_ENV: self.marker,
-                    "PYTHONPATH": os.pathsep.join(pythonpath)})
-        return env
 
     def _wait_for_first_request(self) -> None:
         assert self._process is not None
@@ -189,6 +184,62 @@ class LoadController:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def load_env(requests_file: Path, marker: str) -> dict[str, str]:
+    """The harness's environment minus LOCUST_* settings and secrets, plus the journal path and the marker."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("LOCUST_") and not is_secret_name(key)}
+    pythonpath = [str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+    env.update({REQUESTS_FILE_ENV: str(requests_file), MARKER_ENV: marker,
+                "PYTHONPATH": os.pathsep.join(pythonpath)})
+    return env
+
+
+# A Python that imports Locust (about 0.8 s, gevent included), then waits for its command line on stdin.
+WARM_LOCUST = (
+    "import json, sys\n"
+    "import locust.main\n"
+    "line = sys.stdin.readline()\n"
+    "if not line:\n"
+    "    sys.exit(0)\n"
+    "sys.argv = json.loads(line)\n"
+    "locust.main.main()\n"
+)
+_prepared: dict[str, subprocess.Popen[bytes]] = {}
+
+
+def prepare(run_dir: Path, marker: str) -> None:
+    """Import Locust for the run ahead of time (while its steady state is checked); start() hands it the spec."""
+    if marker in _prepared:
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / "locust.log", "ab") as log:
+        _prepared[marker] = subprocess.Popen(
+            [sys.executable, "-c", WARM_LOCUST], stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
+            cwd=run_dir, env=load_env(run_dir / "requests.jsonl", marker), start_new_session=True,
+        )
+
+
+def _take_prepared(marker: str, locust_args: list[str]) -> subprocess.Popen[bytes] | None:
+    process = _prepared.pop(marker, None)
+    if process is None or process.stdin is None or process.poll() is not None:
+        return None
+    process.stdin.write((json.dumps(["locust", *locust_args[3:]]) + "\n").encode())
+    process.stdin.close()
+    return process
+
+
+def discard_prepared(marker: str) -> None:
+    """A prepared Locust the run never used ends when its stdin closes."""
+    process = _prepared.pop(marker, None)
+    if process is not None and process.stdin is not None:
+        process.stdin.close()
+        try:
+            process.wait(TERM_GRACE_S)
+        except subprocess.TimeoutExpired:
+            _killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def _killpg(pgid: int, sig: signal.Signals) -> None:

@@ -13,7 +13,7 @@ from chaos360.history import Event, read_events, read_requests, ready_samples
 from chaos360.objectives import Objectives, load_objectives
 from chaos360.run import Run, current_run
 from chaos360.verdict import Judgement, Verdict, combine
-from lab.readiness import run_checks
+from lab.readiness import SERVING_CHECKS, run_checks
 from probes import integrity, sentinel_events, traffic
 
 POLL_S = 0.5
@@ -22,8 +22,9 @@ LIST_LIMIT = 500
 
 
 def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Every part of the stack is ready: HAProxy backends, Sentinels agree, Cassandra nodes UN, Prometheus."""
-    checks = run_checks(current_run(configuration).inventory)
+    """Every part of the stack serves: HAProxy backends UP, Sentinels agree, every Cassandra node answers CQL,
+    Prometheus scrapes. Cassandra's gossip view (nodetool) is waited for by `lab up` and by every heal."""
+    checks = run_checks(current_run(configuration).inventory, SERVING_CHECKS)
     failing = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
     return {"ready": not failing, "failing": failing}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from loadtests.controller import LoadController, LoadSpec, LoadStartError
+from loadtests.controller import LoadController, LoadSpec, LoadStartError, discard_prepared, prepare
 from loadtests.processes import find_load_processes
 from loadtests.records import RequestRecord, read_requests, summarize, tail_requests
 
@@ -215,3 +215,22 @@ def test_a_short_run_against_the_lab(tmp_path: Path, base_url: str) -> None:
     assert {r.kind for r in records} == set(NAMES)
     service_errors = sum(n for error, n in summary.errors.items() if error != "cancelled")
     assert summary.rps > 5 and service_errors / summary.total < 0.01
+
+
+def test_a_prepared_locust_takes_the_spec_and_runs(tmp_path: Path) -> None:
+    prepare(tmp_path, marker="prepared-run")
+    assert find_load_processes("prepared-run"), "the prepared process carries the run's marker"
+    with serve(FakeAgent360().app()) as url:
+        controller = LoadController(LoadSpec(base_url=url, users=3, duration_s=3), tmp_path, marker="prepared-run")
+        with controller:
+            assert controller.wait(30) in (0, 1), "locust exits 1 when some requests failed"
+    records = read_requests(controller.requests_file)
+    assert {r.name for r in records} >= {NAMES["create"]}
+    assert find_load_processes("prepared-run") == []
+
+
+def test_a_prepared_locust_the_run_never_used_goes_away(tmp_path: Path) -> None:
+    prepare(tmp_path, marker="unused-run")
+    discard_prepared("unused-run")
+    assert find_load_processes("unused-run") == []
+    assert not (tmp_path / "requests.jsonl").exists()
