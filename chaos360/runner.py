@@ -15,7 +15,6 @@ from unittest import mock
 
 from chaos360 import interrupts, live, redact
 from chaos360 import run as runs
-from chaos360.errors import UsageError
 from chaos360.healing import refuse_unhealed
 from chaos360.history import read_events
 from chaos360.runlock import run_lock
@@ -47,19 +46,11 @@ class Outcome:
         return f"{self.experiment}: {self.verdict.value.upper()} ({self.wall_s:.0f}s) " + "; ".join(self.reasons)
 
 
-def load(path: Path) -> dict[str, Any]:
-    from chaoslib.exceptions import ChaosException, InvalidExperiment
-    from chaoslib.experiment import ensure_experiment_is_valid
-    from chaoslib.loader import load_experiment
+def load(path: Path, lab_id: str | None = None) -> dict[str, Any]:
+    """The experiment in `path`, refused in one line unless it is valid; given a lab id, also against that lab."""
+    from chaos360.validation import check_file
 
-    if not path.is_file():
-        raise UsageError(f"{path}: no such experiment file")
-    try:
-        experiment = load_experiment(str(path))
-        ensure_experiment_is_valid(experiment)
-    except (InvalidExperiment, ChaosException) as error:
-        raise UsageError(f"{path}: {str(error).splitlines()[0]}") from None
-    return dict(experiment)
+    return check_file(path, lab_id)
 
 
 def _probe_outputs(journal: dict[str, Any], phase: str) -> list[dict[str, Any]]:
