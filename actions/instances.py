@@ -14,7 +14,7 @@ def kill_instances(role: str, zone: str | None = None, count: int = 1, wait_rest
                    configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Crash instances (SIGKILL of their main process); they come back by restart policy, as pods would."""
     run = current_run(configuration)
-    chosen = select(run.inventory, role, zone, count)
+    chosen = select(run.inventory, role, zone, count, allow_majority=run.allow_majority)
     before = {i.name: run.target.restart_count(i.name) for i in chosen}
     for instance in chosen:
         run.record_fault("kill", Undo(op="start", args={"name": instance.name}), instance=instance.name,
@@ -31,7 +31,7 @@ def kill_instances(role: str, zone: str | None = None, count: int = 1, wait_rest
 def _down(fault: str, undo_op: str, role: str, zone: str | None, count: int,
           configuration: dict[str, Any] | None) -> dict[str, Any]:
     run = current_run(configuration)
-    chosen = select(run.inventory, role, zone, count)
+    chosen = select(run.inventory, role, zone, count, allow_majority=run.allow_majority)
     for instance in chosen:
         run.record_fault(fault, Undo(op=undo_op, args={"name": instance.name}), instance=instance.name,
                          zone=instance.zone or "")

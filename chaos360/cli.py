@@ -141,7 +141,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     paths = [Path(p) for p in args.experiments]
     for path in paths:
-        runner.load(path)
+        runner.load(path, lab_id=args.lab_id)
+    if args.dry_run:
+        from chaos360.dry_run import dry_run
+
+        for path in paths:
+            print("\n".join(dry_run(path, args.lab_id)))
+        return ExitCode.PASS
     live.configure(_progress_mode(args))
     outcomes = []
     with run_lock(args.lab_id):
@@ -246,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser("run", help="run experiment files against the lab")
     run.add_argument("experiments", nargs="+", metavar="EXPERIMENT")
+    run.add_argument("--dry-run", action="store_true",
+                     help="check every file against the lab and print what each action would hit; inject nothing")
     _add_output_options(run)
     run.set_defaults(handler=_cmd_run)
     gate = commands.add_parser("gate", help="run every experiment as the pre-release gate (JUnit)")

@@ -11,7 +11,7 @@ from typing import Any
 from chaos360 import redact
 from chaos360 import run as runs
 from chaos360.recorders import Recorder, start_recorders, stop_all
-from chaos360.stop_conditions import conditions_for
+from chaos360.stop_conditions import allows_majority, conditions_for
 from loadtests.controller import discard_prepared, prepare
 
 _recorders: list[Recorder] = []
@@ -23,6 +23,7 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
     lab_id = (configuration or {}).get("lab_id")
     run = runs.start_run(str(context.get("title", "experiment")), lab_id=str(lab_id) if lab_id else None)
     run.stop_conditions = conditions_for(context)
+    run.allow_majority = allows_majority(context)
     run.events.append("run.start", experiment=context.get("title"), lab_id=run.lab_id,
                       stop_conditions=run.stop_conditions.model_dump(exclude={"why"}))
     _recorders.extend(start_recorders(run.inventory, run.events, run.ledger))

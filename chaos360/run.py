@@ -49,6 +49,7 @@ class Run:
     started_at: float = field(default_factory=time.time)
     background: list[Any] = field(default_factory=list)
     stop_conditions: StopConditions | None = None
+    allow_majority: bool = False
 
     @cached_property
     def events(self) -> EventLog:

@@ -112,7 +112,7 @@ def run_file(path: Path, lab_id: str) -> Outcome:
     """Run one experiment under the lab's run lock; a signal heals the run, then raises Interrupted."""
     from chaoslib.experiment import run_experiment
 
-    experiment = load(path)
+    experiment = load(path, lab_id)
     redact.register_run(experiment)
     conditions_for(experiment)
     experiment.setdefault("configuration", {})["lab_id"] = lab_id

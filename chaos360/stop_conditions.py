@@ -40,13 +40,23 @@ class Trip:
     detail: str
 
 
+def chaos360_extension(experiment: dict[str, Any]) -> dict[str, Any]:
+    """The experiment's `extensions` entry named chaos360, or an empty one."""
+    for extension in experiment.get("extensions") or []:
+        if isinstance(extension, dict) and extension.get("name") == EXTENSION:
+            return extension
+    return {}
+
+
+def allows_majority(experiment: dict[str, Any]) -> bool:
+    """The experiment's explicit blast-radius override (checked by chaos360.validation before the run)."""
+    return chaos360_extension(experiment).get("allow_majority") is True
+
+
 def conditions_for(experiment: dict[str, Any]) -> StopConditions:
     """The objectives' stop conditions, overridden field by field by the experiment's chaos360 extension."""
     defaults = load_objectives().stop_conditions
-    overrides: object = {}
-    for extension in experiment.get("extensions") or []:
-        if isinstance(extension, dict) and extension.get("name") == EXTENSION:
-            overrides = extension.get("stop_conditions") or {}
+    overrides = chaos360_extension(experiment).get("stop_conditions") or {}
     if not isinstance(overrides, dict):
         raise UsageError("extensions[chaos360].stop_conditions: expected a mapping")
     try:

@@ -106,8 +106,6 @@ def test_the_console_script_refuses_them_too(case: Case, sandbox: dict[str, Path
     _assert_nothing_ran(sandbox)
 
 
-@pytest.mark.xfail(strict=True, reason="needs `runner.load(path, lab_id=args.lab_id)` in chaos360.cli._cmd_run; "
-                                       "remove this marker once it is there")
 def test_chaos360_run_validates_against_its_lab(sandbox: dict[str, Path], activities: list[str],
                                                 capsys: pytest.CaptureFixture[str]):
     case = next(c for c in CASES if c.id == "zone-unknown")

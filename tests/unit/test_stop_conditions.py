@@ -84,3 +84,12 @@ def test_the_watcher_logs_the_abort_and_trips_once(tmp_path: Path) -> None:
     aborted = [e for e in read_events(tmp_path / "events.jsonl") if e.kind == "run.aborted"]
     assert len(aborted) == 1
     assert aborted[0].get("measured") == 1.0 and "error rate above 50%" in aborted[0].get("condition")
+
+
+def test_the_blast_radius_override_is_explicit() -> None:
+    from chaos360.stop_conditions import allows_majority
+
+    assert allows_majority({"extensions": [{"name": "chaos360", "allow_majority": True}]})
+    assert not allows_majority({"extensions": [{"name": "chaos360", "allow_majority": "yes"}]})
+    assert not allows_majority({"extensions": [{"name": "other", "allow_majority": True}]})
+    assert not allows_majority({})
