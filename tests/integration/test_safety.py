@@ -120,11 +120,11 @@ def test_sigkill_mid_fault_then_heal(lab: Inventory) -> None:
 
     code, _, err = _finish(_cli("run", "experiments/app-replica-kill.yaml"))
     assert code == 4 and "unhealed faults in the ledger: isolate(a)" in err and "chaos360 heal" in err, err
+    assert f"recovered a stale run lock of pid {process.pid}" in err, "the next command takes over the dead run's lock"
 
     code, out, err = _finish(_cli("heal"))
     assert code == 0, err
     assert "healed 1: isolate" in out and "lab ready" in out, out
-    assert "recovered a stale run lock" in err, err
     _assert_clean(lab)
 
     code, out, _ = _finish(_cli("heal"))
