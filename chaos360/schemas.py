@@ -27,10 +27,11 @@ from chaos360.objectives import load_objectives
 from chaos360.problems import Invalid, field_path, from_validation, shown
 from chaos360.target import TOXIC_ATTRIBUTES, ToxicSpec
 from loadtests.controller import MAX_DURATION_S, MAX_USERS
+from probes.checks import CHECK_NAMES
 
 MAX_SECONDS = 3600
 CANARY_FAULTS = ("pause", "kill", "stop")
-CHECKS = ("effect", "error_rate", "worst_window", "recovery", "lost_writes", "failover_time")
+CHECKS = CHECK_NAMES
 Kind = Literal["fault", "restore", "load", "probe"]
 
 

@@ -9,14 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chaos360 import redact, smoke
+from chaos360.errors import LabError
 from chaos360.history import Event, read_events, read_requests, ready_samples
 from chaos360.objectives import Objectives, load_objectives
 from chaos360.run import Run, current_run
-from chaos360.verdict import Judgement, Verdict, combine
+from chaos360.verdict import Judgement, Verdict, combine, compare
 from lab.readiness import SERVING_CHECKS, run_checks
-from probes import integrity, sentinel_events, traffic
+from probes import integrity, prometheus, sentinel_events, traffic
 
 POLL_S = 0.5
+CHECK_NAMES = ("effect", "error_rate", "worst_window", "recovery", "lost_writes", "failover_time", "server_errors",
+               "restarts")
 READ_BACK_WORKERS = 16
 LIST_LIMIT = 500
 
@@ -171,11 +174,42 @@ def _judgements(run: Run, fault: str, events: list[Event], start: float, objecti
         "recovery": lambda: _judge_recovery(run, fault, objectives),
         "lost_writes": lambda: _judge_writes(run),
         "failover_time": lambda: _judge_failover(events, objectives),
+        "server_errors": lambda: _judge_server_errors(run, objectives),
+        "restarts": lambda: _judge_restarts(run, objectives),
     }
     unknown = sorted(set(checks) - set(builders))
     if unknown:
         raise ValueError(f"unknown checks {unknown}; known: {sorted(builders)}")
     return [builders[name]() for name in checks]
+
+
+def _server_view(run: Run) -> prometheus.ServerView | None:
+    try:
+        return prometheus.server_view(run.inventory.host_url("prometheus"), time.time() - run.started_at)
+    except LabError:
+        return None
+
+
+def _judge_server_errors(run: Run, objectives: Objectives) -> Judgement:
+    """The guide's HighErrorRate as the service counts it (5xx only), over the run, and the alert not firing."""
+    limit = objectives.error_rate.max
+    view = _server_view(run)
+    if view is None or view.five_xx_ratio is None:
+        return Judgement("server 5xx ratio", "HighErrorRate (Prometheus)", None, limit, "ratio", Verdict.UNKNOWN,
+                         "Prometheus did not answer or saw no requests")
+    firing = "HighErrorRate" in view.firing
+    verdict = Verdict.FAIL if firing else compare(view.five_xx_ratio, limit)
+    return Judgement("server 5xx ratio", "HighErrorRate (Prometheus)", view.five_xx_ratio, limit, "ratio", verdict,
+                     f"over the run, from http_requests_total; alerts firing: {', '.join(view.firing) or 'none'}")
+
+
+def _judge_restarts(run: Run, objectives: Objectives) -> Judgement:
+    """PodRestart's measure (changes of process_start_time_seconds) for the most restarted replica in the run."""
+    limit = float(objectives.restarts.max_per_hour)
+    view = _server_view(run)
+    measured = view.max_restarts if view is not None else None
+    return Judgement("restarts of a replica", "PodRestart (Prometheus)", measured, limit, "count",
+                     compare(measured, limit), "in the run; the guide allows 3 an hour")
 
 
 def _worst_window(requests: list[Any], objectives: Objectives, start: float) -> Judgement:

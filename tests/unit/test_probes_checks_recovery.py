@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from chaos360.objectives import load_objectives
 from chaos360.run import Run
 from chaos360.verdict import Verdict
@@ -44,3 +46,30 @@ def test_without_a_live_verdict_the_last_heal_counts(tmp_path: Path) -> None:
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     _write(tmp_path / "events.jsonl", [e for e in events if e["kind"] != "recovery"])
     assert _judge_recovery(run, "canary-fault", load_objectives()).verdict is Verdict.UNKNOWN
+
+
+def test_every_check_name_has_a_judge(tmp_path: Path) -> None:
+    from probes.checks import CHECK_NAMES, _judgements
+
+    run = _run(tmp_path, closing_heal_at=T0 + 16.1, data_until=T0 + 17.5)
+    with pytest.raises(ValueError, match="unknown checks"):
+        _judgements(run, "canary-fault", [], T0, load_objectives(), ["no-such-check"])
+    assert len(set(CHECK_NAMES)) == len(CHECK_NAMES)
+
+
+@pytest.mark.parametrize(("ratio", "alerts", "expected"), [
+    (0.02, {"HighErrorRate": "inactive"}, Verdict.PASS),
+    (0.2, {"HighErrorRate": "inactive"}, Verdict.FAIL),
+    (0.0, {"HighErrorRate": "firing"}, Verdict.FAIL),
+    (None, {}, Verdict.UNKNOWN),
+])
+def test_server_errors_judge_the_ratio_and_the_alert(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     ratio: float | None, alerts: dict[str, str],
+                                                     expected: Verdict) -> None:
+    from probes import checks, prometheus
+
+    view = prometheus.ServerView(ratio, 1.0, alerts)
+    monkeypatch.setattr(checks, "_server_view", lambda run: view)
+    run = _run(tmp_path, closing_heal_at=T0 + 16.1, data_until=T0 + 17.5)
+    assert checks._judge_server_errors(run, load_objectives()).verdict is expected
+    assert checks._judge_restarts(run, load_objectives()).verdict is Verdict.PASS
