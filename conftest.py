@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from chaos360.interrupts import Interrupted
 from chaos360.runner import Outcome, run_file
 from chaos360.verdict import Verdict
 
@@ -36,7 +37,11 @@ class ExperimentFailed(Exception):
 class ExperimentItem(pytest.Item):
     def runtest(self) -> None:
         _ensure_lab(self.config)
-        outcome = run_file(self.path, os.environ.get("CHAOS360_LAB_ID", "chaos360"))
+        try:
+            outcome = run_file(self.path, os.environ.get("CHAOS360_LAB_ID", "chaos360"))
+        except Interrupted as interrupted:
+            self.config.stash[INTERRUPTED_RUN] = interrupted.run_dir
+            raise
         self.user_properties += [("verdict", outcome.verdict.value), ("run_dir", str(outcome.run_dir))]
         self.user_properties += [(j["name"], j["message"]) for j in outcome.judgements]
         self.config.stash.setdefault(OUTCOMES, []).append(outcome)
@@ -55,6 +60,7 @@ class ExperimentItem(pytest.Item):
 
 
 OUTCOMES = pytest.StashKey[list[Outcome]]()
+INTERRUPTED_RUN = pytest.StashKey[Path | None]()
 _LAB_READY = pytest.StashKey[bool]()
 
 

@@ -13,104 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from chaos360 import interrupts, live, redact
+from chaos360.cli_lab import add_lab_commands
 from chaos360.errors import Chaos360Error, ExitCode, UsageError
 from chaos360.healing import heal_lab, healed_in_run, refuse_unhealed
 from chaos360.progress import Progress
 from chaos360.runlock import run_lock
 from chaos360.verdict import exit_code
-from lab.topology import LabSettings, Profile
 from reports.cli import add_report_commands
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
-
-
-def _lab_settings(args: argparse.Namespace) -> LabSettings:
-    app_env = tuple(_parse_env(item) for item in args.app_env or ())
-    try:
-        return LabSettings(
-            profile=Profile(args.profile), lab_id=args.lab_id, subnet=args.subnet, port_base=args.port_base,
-            sentinel_down_after_ms=args.down_after_ms, sentinel_failover_timeout_ms=args.failover_timeout_ms,
-            cassandra_heap=args.cassandra_heap, app_env=app_env,
-        )
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-
-
-def _parse_env(item: str) -> tuple[str, str]:
-    key, sep, value = item.partition("=")
-    if not sep or not key.startswith("AGENT360_"):
-        raise UsageError(f"--app-env {item!r}: expected AGENT360_NAME=value")
-    return key, value
-
-
-def _cmd_lab_build(args: argparse.Namespace) -> int:
-    from lab import build
-
-    tags = build.build_all(Progress(quiet=args.quiet), force=args.force)
-    for name, tag in tags.items():
-        print(f"{name}\t{tag}")
-    return ExitCode.PASS
-
-
-def _cmd_lab_up(args: argparse.Namespace) -> int:
-    from lab import docker_lab
-
-    settings = _lab_settings(args)
-    progress = Progress(quiet=args.quiet)
-    with run_lock(settings.lab_id):
-        refuse_unhealed(settings.lab_id)
-        inventory = docker_lab.up(settings, progress)
-    lb = inventory.by_role("lb")[0]
-    print(f"Agent360 at http://127.0.0.1:{lb.host_ports['http']}  ({len(inventory.instances)} instances, "
-          f"ready in {progress.elapsed:.1f}s)")
-    return ExitCode.PASS
-
-
-def _cmd_lab_status(args: argparse.Namespace) -> int:
-    from lab import docker_lab
-
-    report = docker_lab.status(args.lab_id)
-    if args.json:
-        print(json.dumps(report, indent=1, default=str))
-    else:
-        _print_status(report)
-    return ExitCode.PASS if report["ready"] else ExitCode.UNKNOWN
-
-
-def _print_status(report: dict[str, object]) -> None:
-    print(f"lab {report['lab_id']} ({report['profile']}): {'ready' if report['ready'] else 'NOT READY'}")
-    for check in report["checks"]:  # type: ignore[attr-defined]
-        print(f"  {'ok ' if check['ok'] else 'BAD'} {check['name']:<11} {check['detail']}")
-    for item in report["instances"]:  # type: ignore[attr-defined]
-        ports = ",".join(f"{k}={v}" for k, v in item["host_ports"].items())
-        print(f"  {item['name']:<13} {item['role']:<10} zone={item['zone'] or '-':<2} {item['ip']:<15} "
-              f"{item['state']:<8} restarts={item['restarts']} {ports}")
-
-
-def _cmd_lab_down(args: argparse.Namespace) -> int:
-    from lab import docker_lab
-
-    with run_lock(args.lab_id):
-        docker_lab.down(args.lab_id, Progress(quiet=args.quiet))
-    return ExitCode.PASS
-
-
-def _cmd_lab_smoke(args: argparse.Namespace) -> int:
-    from chaos360 import inventory as inventory_store
-    from chaos360 import smoke
-
-    if args.tasks < 1 or args.tasks > 100_000:
-        raise UsageError(f"--tasks {args.tasks}: expected 1..100000")
-    lab = inventory_store.load(args.lab_id)
-    result = smoke.run(lab.host_url("lb"), tasks=args.tasks)
-    for failure in result.failures[:10]:
-        print(f"  {failure}", file=sys.stderr)
-    print(f"smoke: {result.created}/{args.tasks} tasks created, {result.read_back} read back, "
-          f"p95 latency {result.p95_latency_s * 1000:.0f} ms: {'PASS' if result.ok else 'FAIL'}")
-    return ExitCode.PASS if result.ok else ExitCode.FAILED
 
 
 def _worst_exit(outcomes: list[Any]) -> int:
@@ -172,7 +86,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         code = pytest.main([str(Path(args.experiments_dir)), "-p", "no:locust", "-p", "no:cacheprovider", "-q",
                             f"--junitxml={gate_dir / 'junit.xml'}"], plugins=[collector])
     if code == pytest.ExitCode.INTERRUPTED:
-        raise interrupts.Interrupted(interrupts.received() or "interrupt", run_dir=collector.last_run_dir)
+        raise interrupts.Interrupted(interrupts.received() or "interrupt", run_dir=collector.interrupted_run)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise UsageError(f"gate: pytest could not run the experiments in {args.experiments_dir} (exit {int(code)})")
     _gate_reports(gate_dir, collector.outcomes)
@@ -191,15 +105,13 @@ def _gate_reports(gate_dir: Path, outcomes: list[Any]) -> None:
 class _OutcomeCollector:
     def __init__(self) -> None:
         self.outcomes: list[Any] = []
-
-    @property
-    def last_run_dir(self) -> Path | None:
-        return self.outcomes[-1].run_dir if self.outcomes else None
+        self.interrupted_run: Path | None = None
 
     def pytest_sessionfinish(self, session: Any) -> None:
-        from conftest import OUTCOMES
+        from conftest import INTERRUPTED_RUN, OUTCOMES
 
         self.outcomes = list(session.config.stash.get(OUTCOMES, []))
+        self.interrupted_run = session.config.stash.get(INTERRUPTED_RUN, None)
 
 
 def _cmd_heal(args: argparse.Namespace) -> int:
@@ -227,17 +139,6 @@ def _heal_after_interrupt(lab_id: str, command: str | None, error: KeyboardInter
     return int(ExitCode.HARNESS_ERROR if result.failed else ExitCode.UNKNOWN)
 
 
-def _add_lab_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default=Profile.HA.value, choices=[p.value for p in Profile])
-    parser.add_argument("--subnet", default=LabSettings.subnet)
-    parser.add_argument("--port-base", type=int, default=LabSettings.port_base)
-    parser.add_argument("--down-after-ms", type=int, default=LabSettings.sentinel_down_after_ms)
-    parser.add_argument("--failover-timeout-ms", type=int, default=LabSettings.sentinel_failover_timeout_ms)
-    parser.add_argument("--cassandra-heap", default=LabSettings.cassandra_heap)
-    parser.add_argument("--app-env", action="append", metavar="AGENT360_X=V",
-                        help="start the app replicas with this variable (a weaker build, e.g. AGENT360_RETRIES=0)")
-
-
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="no live progress view")
@@ -263,22 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     heal = commands.add_parser("heal", help="undo every fault recorded in the ledger and stop leftover load")
     heal.set_defaults(handler=_cmd_heal)
     add_report_commands(commands)
-    lab = commands.add_parser("lab", help="the local lab: build | up | status | down")
-    lab_commands = lab.add_subparsers(dest="lab_command", required=True, parser_class=_Parser)
-    build = lab_commands.add_parser("build", help="build the lab images from package registries")
-    build.add_argument("--force", action="store_true", help="rebuild even when the tags exist")
-    build.set_defaults(handler=_cmd_lab_build)
-    up = lab_commands.add_parser("up", help="start the lab and wait until it is ready")
-    _add_lab_options(up)
-    up.set_defaults(handler=_cmd_lab_up)
-    status = lab_commands.add_parser("status", help="inventory and health of the running lab")
-    status.add_argument("--json", action="store_true")
-    status.set_defaults(handler=_cmd_lab_status)
-    smoke = lab_commands.add_parser("smoke", help="create tasks through the load balancer and read them back")
-    smoke.add_argument("--tasks", type=int, default=200)
-    smoke.set_defaults(handler=_cmd_lab_smoke)
-    down = lab_commands.add_parser("down", help="remove every container of the lab")
-    down.set_defaults(handler=_cmd_lab_down)
+    add_lab_commands(commands, _Parser)
     return parser
 
 

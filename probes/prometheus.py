@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from chaos360.errors import LabError
 
 TIMEOUT_S = 3.0
-FIVE_XX_RATIO = ('sum(increase(http_requests_total{{status=~"5.."}}[{window}s])) '
+# "or vector(0)": a service that never answered 5xx has no such series at all, which is a ratio of 0, not unknown.
+FIVE_XX_RATIO = ('(sum(increase(http_requests_total{{status=~"5.."}}[{window}s])) or vector(0)) '
                  "/ sum(increase(http_requests_total[{window}s]))")
 RESTARTS = 'max(changes(process_start_time_seconds{{job="agent360"}}[{window}s]))'
 

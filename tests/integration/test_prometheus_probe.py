@@ -40,3 +40,11 @@ def test_a_crash_shows_as_a_restart_and_traffic_as_a_ratio(lab: Inventory, targe
         view = prometheus.server_view(base, 20)
     assert view.max_restarts is not None and view.max_restarts >= 1
     assert view.five_xx_ratio is not None and 0 <= view.five_xx_ratio <= 1
+
+
+def test_no_5xx_series_is_a_ratio_of_zero_not_unknown(lab: Inventory) -> None:
+    base = lab.host_url("prometheus")
+    expr = prometheus.FIVE_XX_RATIO.format(window=60).replace('status=~"5.."', 'status="599"')
+    assert smoke_run(lab.host_url("lb"), tasks=5).ok
+    time.sleep(3)
+    assert prometheus.scalar(base, expr) == 0.0

@@ -163,3 +163,16 @@ def test_a_tripped_stop_condition_aborts_and_heals(direct_mode_lab: Inventory, t
     kinds = [e["kind"] for e in events]
     assert kinds.index("run.aborted") < len(kinds) - 1 and "fault.heal" in kinds[kinds.index("run.aborted"):]
     _assert_clean(direct_mode_lab)
+
+
+def test_an_interrupted_gate_heals_and_runs_nothing_more(lab: Inventory) -> None:
+    started = time.time()
+    process = _cli("gate")
+    _wait_for_fault(lab.lab_id, timeout_s=60)
+    process.send_signal(signal.SIGINT)
+    code, _, err = _finish(process)
+    assert code == 2, err
+    assert "interrupted by SIGINT: healed " in err and "nothing (no fault was left)" not in err, err
+    runs = [p for p in (ROOT / "reports" / "runs").iterdir() if p.stat().st_mtime >= started and "gate" not in p.name]
+    assert len(runs) == 1, f"the gate went on after the interrupt: {runs}"
+    _assert_clean(lab)
