@@ -204,6 +204,24 @@ class EventLog:
         return read_events(self.path, missing_ok=True)
 
 
+def complete_lines(data: bytes) -> tuple[list[str], int]:
+    """The newline-terminated lines of data (a torn last line is not there yet) and how many bytes they take."""
+    end = data.rfind(b"\n") + 1
+    return data[:end].decode(errors="replace").splitlines(), end
+
+
+def read_appended(path: Path, offset: int) -> tuple[list[str], int]:
+    """The whole lines written after offset, and the offset to pass next time (a missing file yields nothing)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+    except FileNotFoundError:
+        return [], offset
+    lines, consumed = complete_lines(data)
+    return lines, offset + consumed
+
+
 class JsonlTail(Generic[T]):
     """Reads the whole lines appended to a JSONL file since the last call; unparsable lines are skipped."""
 
@@ -213,16 +231,8 @@ class JsonlTail(Generic[T]):
         self._offset = 0
 
     def read_new(self) -> list[T]:
-        try:
-            with open(self._path, "rb") as handle:
-                handle.seek(self._offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return []
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self._offset += len(complete)
-        return [item for item in map(self._parse_line, complete.decode(errors="replace").splitlines())
-                if item is not None]
+        lines, self._offset = read_appended(self._path, self._offset)
+        return [item for item in map(self._parse_line, lines) if item is not None]
 
     def _parse_line(self, line: str) -> T | None:
         try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from chaos360.history import Event, JsonlTail, Request, event_from_dict, request_from_dict
+from probes import traffic
 
 TICK_S = 0.5
 RATE_WINDOW_S = 5.0
@@ -72,7 +73,7 @@ def phase_of(event: Event, current: str) -> str:
 
 def rates(window: deque[Request], now: float) -> tuple[float, float | None]:
     """Requests per second and error rate of the requests that ended in the last RATE_WINDOW_S seconds."""
-    ended = [r for r in window if now - RATE_WINDOW_S <= r.t + r.latency_ms / 1000 <= now]
+    ended = traffic.ended_within(window, RATE_WINDOW_S, now)
     if not ended:
         return 0.0, None
     return len(ended) / RATE_WINDOW_S, sum(not r.ok for r in ended) / len(ended)

@@ -18,7 +18,6 @@ from chaos360 import run as runs
 from chaos360.healing import refuse_unhealed
 from chaos360.history import read_events
 from chaos360.runlock import run_lock
-from chaos360.stop_conditions import conditions_for
 from chaos360.verdict import Verdict
 
 ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
@@ -114,7 +113,6 @@ def run_file(path: Path, lab_id: str) -> Outcome:
 
     experiment = load(path, lab_id)
     redact.register_run(experiment)
-    conditions_for(experiment)
     experiment.setdefault("configuration", {})["lab_id"] = lab_id
     interrupts.install()
     with run_lock(lab_id):

@@ -71,9 +71,8 @@ def error_rate_trip(window: Iterable[Request], conditions: StopConditions, now: 
     reason = traffic.stop_reason(window, conditions, now)
     if reason is None:
         return None
-    ended = [r for r in window if r.t + r.latency_ms / 1000 >= now - conditions.window_s
-             and r.error not in traffic.HARNESS_ARTIFACT_ERRORS]
-    rate = sum(not r.ok for r in ended) / max(1, len(ended))
+    ended = traffic.ended_within(window, conditions.window_s, now)
+    rate = sum(not r.ok for r in ended) / len(ended)
     return Trip(f"error rate above {conditions.max_error_rate:.0%} for {conditions.window_s:g} s", rate,
                 conditions.max_error_rate, reason)
 

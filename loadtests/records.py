@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from chaos360.history import RequestKind, request_from_dict
+from chaos360.history import Request, RequestKind, complete_lines, read_appended, request_from_dict
 
 Kind = RequestKind
 # Errors after which a create may or may not have been applied; only a 2xx answer acknowledges a write.
@@ -16,16 +16,8 @@ UNKNOWN_OUTCOME_ERRORS: frozenset[str] = frozenset({"timeout", "connection_reset
 
 
 @dataclass(frozen=True)
-class RequestRecord:
-    t: float
-    name: str
-    kind: Kind
-    ok: bool
-    status: int
-    latency_ms: float
-    error: str | None
-    task_id: str | None
-    agent_id: str | None
+class RequestRecord(Request):
+    """A journal line, with what the write-integrity checks ask of it."""
 
     @property
     def acknowledged_write(self) -> bool:
@@ -57,28 +49,19 @@ def parse_line(line: str) -> RequestRecord | None:
         return None
 
 
-def _parse_complete(data: bytes) -> tuple[list[RequestRecord], int]:
-    """Records on the newline-terminated lines of data, and how many bytes those lines take."""
-    end = data.rfind(b"\n") + 1
-    lines = data[:end].decode("utf-8", errors="replace").splitlines()
-    return [record for line in lines if (record := parse_line(line)) is not None], end
-
-
 def read_requests(path: Path) -> list[RequestRecord]:
     """Every complete record; a torn last line (no newline yet) and malformed lines are skipped."""
-    return _parse_complete(Path(path).read_bytes())[0]
+    return _parse_lines(complete_lines(Path(path).read_bytes())[0])
 
 
 def tail_requests(path: Path, offset: int = 0) -> tuple[list[RequestRecord], int]:
     """Records completed since offset and the offset to pass next time (a missing file yields nothing)."""
-    try:
-        with open(path, "rb") as file:
-            file.seek(offset)
-            data = file.read()
-    except FileNotFoundError:
-        return [], offset
-    records, consumed = _parse_complete(data)
-    return records, offset + consumed
+    lines, offset = read_appended(path, offset)
+    return _parse_lines(lines), offset
+
+
+def _parse_lines(lines: list[str]) -> list[RequestRecord]:
+    return [record for line in lines if (record := parse_line(line)) is not None]
 
 
 @dataclass(frozen=True)

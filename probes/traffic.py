@@ -300,13 +300,19 @@ def judge_recovery(
                      f"a recovery at {possible:g} s (+{hold:g} s hold) is not ruled out")
 
 
+def ended_within(requests: Iterable[RequestLike], window_s: float, now: float) -> list[RequestLike]:
+    """Requests that ended in the last window_s seconds (harness artifacts excluded): the live view of a journal,
+    which gets each line when its request ends."""
+    return [r for r in _counted(requests) if now - window_s <= r.t + r.latency_ms / 1000 <= now]
+
+
 def stop_reason(requests: Iterable[RequestLike], stop: StopConditions, now: float) -> str | None:
     """Why a run should abort now on error rate, or None.
 
     Counts the requests that ended in the last window_s seconds: a hung request is journaled only when it ends,
     long after its start, so a window by start time would miss an outage of slow failures.
     """
-    counted = [r for r in _counted(requests) if now - stop.window_s <= r.t + r.latency_ms / 1000 <= now]
+    counted = ended_within(requests, stop.window_s, now)
     if len(counted) < stop.min_requests:
         return None
     rate = sum(not r.ok for r in counted) / len(counted)
