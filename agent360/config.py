@@ -89,6 +89,7 @@ class Config:
     retries: int = 3
     ready_checks: str = "deps"
     ready_timeout: float = 1.0
+    ready_redis_grace: float = 5.0
     request_timeout: float = 2.0
 
     @classmethod
@@ -113,6 +114,7 @@ class Config:
             retries=env.integer("AGENT360_RETRIES", 3, 0, MAX_RETRIES),
             ready_checks=env.choice("AGENT360_READY_CHECKS", READY_CHECKS, "deps"),
             ready_timeout=env.seconds("AGENT360_READY_TIMEOUT", 1.0),
+            ready_redis_grace=env.seconds("AGENT360_READY_REDIS_GRACE", 5.0, allow_zero=True),
             request_timeout=env.seconds("AGENT360_REQUEST_TIMEOUT", 2.0),
         )
 
@@ -170,14 +172,16 @@ class _Env:
             raise ValueError(f"{name}={value}: expected {low}..{high}")
         return value
 
-    def seconds(self, name: str, default: float) -> float:
+    def seconds(self, name: str, default: float, allow_zero: bool = False) -> float:
         text = self.get(name, str(default))
         try:
             value = float(text)
         except ValueError:
             raise ValueError(f"{name}={text!r}: expected seconds as a number") from None
-        if not 0 < value <= 300:
-            raise ValueError(f"{name}={value}: expected seconds in (0, 300]")
+        above_low = value >= 0 if allow_zero else value > 0
+        if not above_low or value > 300:
+            bounds = "[0, 300]" if allow_zero else "(0, 300]"
+            raise ValueError(f"{name}={value}: expected seconds in {bounds}")
         return value
 
 

@@ -11,12 +11,14 @@ from aiohttp import web
 from agent360 import metrics
 from agent360.config import Config
 from agent360.errors import DependencyError
+from agent360.readiness import SharedOutageGrace
 from agent360.stores import Cache, Database
 from agent360.tasks import format_timestamp, new_task, parse_limit, validate_id
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 CACHE: web.AppKey[Cache] = web.AppKey("cache")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
+REDIS_GRACE: web.AppKey[SharedOutageGrace] = web.AppKey("redis_grace")
 
 
 async def health(request: web.Request) -> web.Response:
@@ -34,6 +36,11 @@ async def ready(request: web.Request) -> web.Response:
     )
     checks = {"redis": redis, "cassandra": cassandra}
     failed = [name for name, result in checks.items() if result != "ok"]
+    grace = request.app[REDIS_GRACE]
+    redis_failing_s = grace.observe(redis == "ok")
+    if "redis" in failed and not grace.counts(redis_failing_s):
+        failed.remove("redis")
+        checks["redis"] = f"{redis} (failing for {redis_failing_s:.1f}s, within grace {grace.grace_s:g}s)"
     body = {"status": "not ready" if failed else "ready", "checks": checks, "failed": failed}
     return web.json_response(body, status=503 if failed else 200)
 

@@ -18,7 +18,7 @@ from chaos360.inventory import Inventory
 from chaos360.ledger import Ledger
 
 READY_INTERVAL_S = 0.5
-READY_TIMEOUT_S = 0.4
+READY_TIMEOUT_S = 1.5  # above the app's own check deadline (AGENT360_READY_TIMEOUT), like the LB's `timeout check`
 CONTAINER_ACTIONS = {"die", "start", "restart", "pause", "unpause", "stop", "kill", "oom"}
 
 

@@ -85,6 +85,7 @@ def haproxy_cfg(topology: Topology) -> str:
 defaults
   mode http
   timeout connect 2s
+  timeout check 2s
   timeout client 30s
   timeout server 10s
   option redispatch

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -319,4 +320,11 @@ def stop_reason(requests: Iterable[RequestLike], stop: StopConditions, now: floa
     if rate <= stop.max_error_rate:
         return None
     return (f"error rate {rate * 100:.3g}% > {stop.max_error_rate * 100:.3g}% over the last {stop.window_s:g} s "
-            f"({len(counted)} requests)")
+            f"({len(counted)} requests; {error_breakdown(counted)})")
+
+
+def error_breakdown(requests: Iterable[RequestLike]) -> str:
+    """The failed requests by error kind, most frequent first: "131 failed: 120 http_503, 11 timeout"."""
+    kinds = Counter(r.error or "other" for r in requests if not r.ok)
+    listed = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
+    return f"{sum(kinds.values())} failed: {listed}" if kinds else "0 failed"

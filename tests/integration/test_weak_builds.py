@@ -115,3 +115,41 @@ def test_no_retries_fails_on_a_brief_redis_outage_that_retries_ride_out(
         for thread in threads:
             thread.join(timeout=15)
     assert results == {"resilient": 201, "weak": 503}
+
+
+def _ready_answers_during_failover(lab: Inventory, target: DockerLabTarget, urls: dict[str, str]) -> dict[str, list]:
+    """Every /ready answer of each url, polled from stopping the Redis master until 2 s after the switch."""
+    answers: dict[str, list] = {name: [] for name in urls}
+    old_master = current_master(lab)
+    target.stop(old_master, timeout_s=0)
+    switched_at = None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (switched_at is None or time.monotonic() < switched_at + 2):
+        for name, url in urls.items():
+            response = smoke.request("GET", f"{url}/ready")
+            answers[name].append((response.status, response.body))
+        if switched_at is None and current_master(lab) != old_master:
+            switched_at = time.monotonic()
+        time.sleep(0.2)
+    assert switched_at is not None, "Sentinel did not fail over within 20 s"
+    return answers
+
+
+def test_readiness_rides_out_a_redis_failover_that_fails_a_build_without_grace(
+    lab: Inventory, target: DockerLabTarget, heal_lab
+):
+    with variant_app(lab, 0, {}) as resilient, variant_app(lab, 1, {"AGENT360_READY_REDIS_GRACE": "0"}) as strict:
+        assert _wait_status(strict, "/ready", 200) == 200 and _wait_status(resilient, "/ready", 200) == 200
+        answers = _ready_answers_during_failover(lab, target, {"resilient": resilient, "strict": strict})
+    assert {status for status, _ in answers["resilient"]} == {200}, answers["resilient"]
+    assert any("within grace 5s" in str(body) for _, body in answers["resilient"]), answers["resilient"]
+    assert 503 in {status for status, _ in answers["strict"]}, answers["strict"]
+
+
+def test_a_redis_outage_longer_than_the_grace_makes_the_replica_unready(lab: Inventory):
+    no_sentinel = {"AGENT360_SENTINELS": "172.28.36.250:26379", "AGENT360_READY_REDIS_GRACE": "1"}
+    with variant_app(lab, 0, no_sentinel) as replica:
+        assert _wait_status(replica, "/health", 200) == 200
+        first = smoke.request("GET", f"{replica}/ready")
+        assert _wait_status(replica, "/ready", 503, timeout_s=10) == 503
+    assert first.status == 200 and "within grace 1s" in str(first.body), first

@@ -146,7 +146,42 @@ def test_a_hanging_dependency_fails_readiness_within_the_deadline():
         assert (await response.json())["failed"] == ["redis"]
         assert asyncio.get_running_loop().time() - started < 1.0
 
-    run(scenario, Config(ready_timeout=0.2))
+    run(scenario, Config(ready_timeout=0.2, ready_redis_grace=0))
+
+
+def test_a_redis_outage_shorter_than_the_grace_keeps_the_replica_ready():
+    async def scenario(client, cache, database):
+        cache.fail = DependencyError("redis", "no master")
+        response = await client.get("/ready")
+        body = await response.json()
+        assert response.status == 200
+        assert body["failed"] == []
+        assert body["checks"]["redis"].startswith("no master (failing for 0.")
+        assert "within grace 30s" in body["checks"]["redis"]
+
+    run(scenario, Config(ready_timeout=0.2, ready_redis_grace=30))
+
+
+def test_a_redis_outage_longer_than_the_grace_makes_the_replica_unready():
+    async def scenario(client, cache, database):
+        cache.fail = DependencyError("redis", "no master")
+        assert (await client.get("/ready")).status == 200
+        await asyncio.sleep(0.35)
+        response = await client.get("/ready")
+        assert response.status == 503
+        assert (await response.json())["checks"]["redis"] == "no master"
+
+    run(scenario, Config(ready_timeout=0.2, ready_redis_grace=0.3))
+
+
+def test_the_grace_does_not_cover_cassandra():
+    async def scenario(client, cache, database):
+        database.fail = DependencyError("cassandra", "Unavailable")
+        response = await client.get("/ready")
+        assert response.status == 503
+        assert (await response.json())["failed"] == ["cassandra"]
+
+    run(scenario, Config(ready_timeout=0.2, ready_redis_grace=30))
 
 
 def test_ready_checks_none_is_always_ready():

@@ -41,6 +41,7 @@ def test_full_environment_is_parsed():
         "AGENT360_RETRIES": "0",
         "AGENT360_READY_CHECKS": "none",
         "AGENT360_READY_TIMEOUT": "0.5",
+        "AGENT360_READY_REDIS_GRACE": "0",
         "AGENT360_REQUEST_TIMEOUT": "3",
     })
     assert config.port == 9090 and config.zone == "b" and config.version == "v2"
@@ -54,6 +55,7 @@ def test_full_environment_is_parsed():
     assert config.retries == 0
     assert config.ready_checks == "none"
     assert config.ready_timeout == 0.5 and config.request_timeout == 3.0
+    assert config.ready_redis_grace == 0.0
 
 
 @pytest.mark.parametrize(
@@ -77,6 +79,8 @@ def test_full_environment_is_parsed():
         ("AGENT360_READY_TIMEOUT", "0", "AGENT360_READY_TIMEOUT"),
         ("AGENT360_REQUEST_TIMEOUT", "fast", "expected seconds"),
         ("AGENT360_REQUEST_TIMEOUT", "nan", "AGENT360_REQUEST_TIMEOUT"),
+        ("AGENT360_READY_REDIS_GRACE", "-1", r"in \[0, 300\]"),
+        ("AGENT360_READY_REDIS_GRACE", "301", "AGENT360_READY_REDIS_GRACE"),
         ("AGENT360_ZONE", "", "must not be empty"),
     ],
 )

@@ -9,6 +9,7 @@ from chaos360.objectives import load_objectives
 from chaos360.verdict import Verdict
 from probes.traffic import (
     earliest_possible_recovery,
+    error_breakdown,
     error_rate,
     judge_error_rate,
     judge_recovery,
@@ -326,6 +327,13 @@ def test_stop_reason_on_sustained_errors() -> None:
     assert stop_reason(history, stop, now=T0 + 10) is None
     assert stop_reason([req(0.0, ok=False)] * 4, stop, now=T0 + 1) is None  # too few requests to abort on
     assert math.isclose(stop.max_error_rate, 0.5)
+
+
+def test_stop_reason_names_the_kinds_of_error() -> None:
+    history = [req(0.5 + i / 10, ok=False) for i in range(6)] + [req(1.0, ok=False, error="timeout"), req(1.1)]
+    reason = stop_reason(history, OBJECTIVES.stop_conditions, now=T0 + 5)
+    assert reason is not None and reason.endswith("(8 requests; 7 failed: 6 http_503, 1 timeout)")
+    assert error_breakdown([req(0.0)]) == "0 failed"
 
 
 def test_a_not_ready_state_lasts_until_the_next_sample_even_past_the_data() -> None:
