@@ -20,13 +20,14 @@ UP_TIMEOUT_S = 60.0
 DRAIN_TIMEOUT_S = 5.0
 
 
-def _wait_server(run: Run, server: str, up: bool, timeout_s: float = UP_TIMEOUT_S) -> float:
+def _wait_server(run: Run, server: str, state: str, timeout_s: float = UP_TIMEOUT_S) -> float:
+    """Wait until HAProxy's status of `server` is `state` ("UP" or "DOWN", either possibly mid-transition)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
-        if haproxy_servers(run.inventory).get(server, "").startswith("UP") == up:
+        if haproxy_servers(run.inventory).get(server, "").startswith(state):
             return time.monotonic() - started
         time.sleep(0.2)
-    raise LabError(f"HAProxy did not see {server} {'UP' if up else 'leave'} within {timeout_s:.0f}s")
+    raise LabError(f"HAProxy did not see {server} {state} within {timeout_s:.0f}s")
 
 
 def _wait_ready(url: str, timeout_s: float = UP_TIMEOUT_S) -> None:
@@ -51,16 +52,22 @@ def _drain(run: Run, server: str) -> None:
 
 
 def _replace(run: Run, app: str, min_serving: list[dict[str, str]]) -> float:
-    """Drain one replica, restart it (SIGTERM, graceful), and wait until HAProxy routes to it again."""
+    """Drain one replica, restart it (SIGTERM, graceful), and wait until HAProxy routes to it again.
+
+    The replica stays stopped until HAProxy's checks have seen it down, so its return is judged by fresh checks:
+    a quick restart would otherwise leave HAProxy's UP from before the stop standing, and a check that timed out
+    during the stop would take the replica out after it had been counted back.
+    """
     _drain(run, app)
     run.record_fault("rolling-restart", Undo(op="start", args={"name": app}), instance=app)
     started = time.monotonic()
     run.target.stop(app, timeout_s=10)
+    _wait_server(run, app, "DOWN")
     min_serving.append(_serving(run))
     run.target.start(app)
     _wait_ready(run.inventory.host_url(app))
     haproxy_admin.set_state(run.inventory, app, "ready")
-    _wait_server(run, app, up=True)
+    _wait_server(run, app, "UP")
     return round(time.monotonic() - started, 2)
 
 
@@ -77,7 +84,7 @@ def rolling_restart(configuration: dict[str, Any] | None = None) -> dict[str, An
     with variant_app(run.inventory, SURGE_SLOT, {"AGENT360_VERSION": "v1-surge"}) as surge_url:
         _wait_ready(surge_url)
         haproxy_admin.set_state(run.inventory, "surge", "ready")
-        _wait_server(run, "surge", up=True)
+        _wait_server(run, "surge", "UP")
         for app in apps:
             durations[app] = _replace(run, app, min_serving)
         _drain(run, "surge")
@@ -102,12 +109,12 @@ def canary_fault(fault: str = "pause", canary_s: float = 10.0,
         stack.callback(haproxy_admin.set_state, run.inventory, "canary", "maint")
         _wait_ready(canary_url)
         haproxy_admin.set_state(run.inventory, "canary", "ready")
-        _wait_server(run, "canary", up=True)
+        _wait_server(run, "canary", "UP")
         container = f"{run.inventory.lab_id}-variant{CANARY_SLOT}-a"
         run.record_fault(f"canary-{fault}", Undo(op="remove_variant", args={"slot": CANARY_SLOT}),
                          instance="canary", version="v2")
         _break_canary(container, fault)
-        left_rotation_s = _wait_server(run, "canary", up=False, timeout_s=canary_s + 30)
+        left_rotation_s = _wait_server(run, "canary", "DOWN", timeout_s=canary_s + 30)
         time.sleep(max(0.0, canary_s - left_rotation_s))
         haproxy_admin.set_state(run.inventory, "canary", "maint")
         run.events.append("fault.heal", fault=f"canary-{fault}", action="rollback to v1")
