@@ -65,25 +65,34 @@ def wait_for_recovery(fault: str, configuration: dict[str, Any] | None = None) -
     objectives = load_objectives()
     deadline = time.monotonic() + objectives.recovery_for(fault).seconds + objectives.recovery_hold_s + 5
     while True:
-        judgement = _judge_recovery(run, fault, objectives)
+        events = read_events(run.run_dir / "events.jsonl", missing_ok=True)
+        judgement = _judge_recovery(run, fault, objectives, events)
         if judgement.verdict is Verdict.PASS or time.monotonic() > deadline:
+            objective = objectives.recovery_for(fault)
             run.events.append("recovery", fault=fault, measured_s=judgement.measured,
-                              verdict=judgement.verdict.value)
+                              verdict=judgement.verdict.value, measured_from=objective.measured_from,
+                              from_t=_recovery_anchor(events, fault, objective.measured_from))
             return judgement.to_dict()
         time.sleep(POLL_S)
 
 
-def _judge_recovery(run: Run, fault: str, objectives: Objectives) -> Judgement:
-    events = read_events(run.run_dir / "events.jsonl", missing_ok=True)
+def _recovery_anchor(events: list[Event], fault: str, measured_from: str) -> float | None:
+    """The moment recovery is timed from: the first injection, or the fault's last heal before it was judged."""
     start = _first_fault(events)
-    objective = objectives.recovery_for(fault)
-    limit = objective.seconds
-    if objective.measured_from == "heal" and start is not None:
+    if measured_from == "heal" and start is not None:
         cutoff = _recovery_judged_at(events, fault)
         healed = [e.t for e in events if e.kind == "fault.heal" and start <= e.t <= cutoff]
         start = max(healed) if healed else None
+    return start
+
+
+def _judge_recovery(run: Run, fault: str, objectives: Objectives, events: list[Event] | None = None) -> Judgement:
+    if events is None:
+        events = read_events(run.run_dir / "events.jsonl", missing_ok=True)
+    objective = objectives.recovery_for(fault)
+    start = _recovery_anchor(events, fault, objective.measured_from)
     if start is None:
-        return Judgement("recovery", fault, None, limit, "s", Verdict.UNKNOWN, "no fault was injected")
+        return Judgement("recovery", fault, None, objective.seconds, "s", Verdict.UNKNOWN, "no fault was injected")
     requests = read_requests(run.requests_file, missing_ok=True)
     return traffic.judge_recovery(requests, ready_samples(events), fault, start, objectives)
 

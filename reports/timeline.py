@@ -185,8 +185,9 @@ def recoveries(events: Sequence[Event], t0: float, measured_from: Callable[[str]
     marks = []
     for event in (e for e in events if e.kind == "recovery"):
         fault, measured = str(event.get("fault", "?")), event.get("measured_s")
-        source = measured_from(fault)
-        anchor = _anchor(events, source, event.t)
+        recorded_source, recorded_anchor = event.get("measured_from"), event.get("from_t")
+        source = recorded_source if isinstance(recorded_source, str) else measured_from(fault)
+        anchor = recorded_anchor if isinstance(recorded_anchor, int | float) else _anchor(events, source, event.t)
         value = float(measured) if isinstance(measured, int | float) else None
         marks.append(RecoveryMark(fault, event.t - t0, value, source, None if anchor is None else anchor - t0,
                                   str(event.get("verdict", "unknown"))))

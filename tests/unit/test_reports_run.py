@@ -210,3 +210,10 @@ def test_a_recovery_measured_from_the_heal_is_placed_after_the_last_heal_before_
     [from_inject] = recoveries(events, 5.0, lambda fault: "inject")
     assert (from_heal.anchor_s, from_heal.at_s) == (10.0, 12.0)
     assert (from_inject.anchor_s, from_inject.at_s) == (5.0, 7.0)
+
+
+def test_a_recovery_event_that_records_its_anchor_is_placed_by_it_not_by_todays_objectives():
+    events = [_e(10, "fault.inject", fault="x", entry="a"), _e(15, "fault.heal", fault="x", entry="a"),
+              _e(18, "recovery", fault="f", measured_s=2.0, verdict="pass", measured_from="heal", from_t=15.0)]
+    [mark] = recoveries(events, 5.0, lambda fault: "inject")
+    assert (mark.measured_from, mark.anchor_s) == ("heal", 10.0)
