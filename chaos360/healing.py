@@ -20,13 +20,16 @@ class LabHeal:
     report: HealReport
     load_stopped: int
     ready: str
+    replicas_removed: int = 0
 
     @property
     def failed(self) -> bool:
         return bool(self.report.failed) or self.ready.startswith("NOT")
 
     def summary(self) -> str:
-        return f"{self.report.summary()}; {self.load_stopped} load processes stopped; lab {self.ready}"
+        count = self.replicas_removed
+        removed = f"; removed {count} extra replica{'s' if count > 1 else ''}" if count else ""
+        return f"{self.report.summary()}{removed}; {self.load_stopped} load processes stopped; lab {self.ready}"
 
 
 def heal_lab(lab_id: str, wait_ready_s: float = 120.0, progress: Progress | None = None,
@@ -37,18 +40,29 @@ def heal_lab(lab_id: str, wait_ready_s: float = 120.0, progress: Progress | None
     with shielded():
         stopped = kill_load_processes()
         ledger = Ledger(lab_id)
-        if not ledger.entries() and not check_ready:
+        lab = _target(lab_id, required=bool(ledger.entries()) or check_ready)
+        strays = lab[1].variant_slots() if lab else []
+        if lab is None or not (ledger.entries() or strays or check_ready):
             return LabHeal(HealReport(), len(stopped), "not checked (nothing to heal)")
-        inventory, target = _target(lab_id)
+        inventory, target = lab
         report = ledger.heal(target.apply)
-        return LabHeal(report, len(stopped), _wait_ready(inventory, wait_ready_s, progress or Progress(quiet=True)))
+        for slot in target.variant_slots():
+            target.remove_variant(slot)
+        ready = _wait_ready(inventory, wait_ready_s, progress or Progress(quiet=True))
+        return LabHeal(report, len(stopped), ready, len(strays))
 
 
-def _target(lab_id: str) -> tuple[Inventory, Target]:
+def _target(lab_id: str, required: bool) -> tuple[Inventory, Target] | None:
+    """The lab's inventory and target; None for a lab that is not up (or no Docker), unless a heal needs it."""
     from lab.target import DockerLabTarget
 
-    inventory = load_inventory(lab_id)
-    return inventory, DockerLabTarget(inventory)
+    try:
+        inventory = load_inventory(lab_id)
+        return inventory, DockerLabTarget(inventory)
+    except UsageError:
+        if required:
+            raise
+        return None
 
 
 def _wait_ready(inventory: Inventory, timeout_s: float, progress: Progress) -> str:

@@ -55,6 +55,11 @@ class Target(Protocol):
 
     def exec(self, name: str, command: list[str]) -> tuple[int, str]: ...
 
+    def variant_slots(self) -> list[int]:
+        """Slots of the extra app replicas present (surge, canary, or left by a killed harness)."""
+
+    def remove_variant(self, slot: int) -> None: ...
+
     def apply(self, undo: Undo) -> None:
         """Carry out one undo from the fault ledger; idempotent."""
 

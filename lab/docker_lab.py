@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import socket
@@ -38,6 +39,12 @@ def docker_client() -> docker.DockerClient:
         reason = str(error).split("(")[0].strip() or error.__class__.__name__
         raise UsageError(f"Docker daemon not reachable ({reason}); start it with scripts/setup.sh") from None
     return client
+
+
+def remove_container(container: Container, volumes: bool = False) -> None:
+    """Remove a container, forcibly; one already gone (removed by a concurrent command) is what was wanted."""
+    with contextlib.suppress(docker.errors.NotFound):
+        container.remove(force=True, v=volumes)
 
 
 def network_name(lab_id: str) -> str:
@@ -105,7 +112,7 @@ def _replace_changed(specs: list[ContainerSpec], existing: dict[str, Container],
             f"lab {lab_id} runs with another configuration ({', '.join(refused)}); run `chaos360 lab down` first"
         )
     for spec in changed:
-        existing.pop(spec.instance.container_name(lab_id)).remove(force=True)
+        remove_container(existing.pop(spec.instance.container_name(lab_id)))
         progress.step(f"{spec.instance.name} replaced: its build changed")
 
 
@@ -192,7 +199,7 @@ def down(lab_id: str, progress: Progress) -> int:
     client = docker_client()
     containers = lab_containers(client, lab_id)
     with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
-        list(pool.map(lambda c: c.remove(force=True, v=True), containers.values()))
+        list(pool.map(lambda c: remove_container(c, volumes=True), containers.values()))
     for network in client.networks.list(names=[network_name(lab_id)]):
         network.remove()
     inventory_store.inventory_path(lab_id).unlink(missing_ok=True)

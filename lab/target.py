@@ -20,6 +20,7 @@ from chaos360.ledger import Undo
 from chaos360.target import ToxicSpec
 from lab import haproxy_admin
 from lab.containers import LABEL_LAB
+from lab.docker_lab import remove_container
 from lab.topology import CANARY_SLOT, SURGE_SLOT
 
 RULE_COMMENT = "chaos360-isolation"
@@ -180,12 +181,19 @@ class DockerLabTarget:
                 found[f"{name}:disabled"] = []
         return found
 
+    def variant_slots(self) -> list[int]:
+        prefix = f"{self.inventory.lab_id}-variant"
+        lab_filter = {"label": f"{LABEL_LAB}={self.inventory.lab_id}"}
+        names = [c.name for c in self._client.containers.list(all=True, filters=lab_filter)]
+        return sorted({int(n[len(prefix):].split("-")[0]) for n in names
+                       if n.startswith(prefix) and n[len(prefix):].split("-")[0].isdigit()})
+
     def remove_variant(self, slot: int) -> None:
         """Remove an extra app replica (surge, canary) and take its HAProxy slot out of rotation."""
         lab_filter = {"label": f"{LABEL_LAB}={self.inventory.lab_id}"}
         for container in self._client.containers.list(all=True, filters=lab_filter):
             if container.name.startswith(f"{self.inventory.lab_id}-variant{slot}-"):
-                container.remove(force=True)
+                remove_container(container)
         server = {SURGE_SLOT: "surge", CANARY_SLOT: "canary"}.get(slot)
         if server:
             haproxy_admin.set_state(self.inventory, server, "maint")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import docker.errors
 
 from chaos360.errors import UsageError
 from chaos360.inventory import Inventory
 from lab import configs
 from lab.containers import ContainerSpec, build_container
-from lab.docker_lab import docker_client, network_name
+from lab.docker_lab import docker_client, network_name, remove_container
 from lab.topology import VARIANT_SLOTS, Instance, LabSettings, Profile, Role, plan, variant_host_port, variant_ip
 
 
@@ -40,9 +43,10 @@ def variant_app(inventory: Inventory, slot: int, env: dict[str, str], zone: str 
     container = build_container(spec, inventory.lab_id, network_name(inventory.lab_id), "variant")
     stale = docker_client().containers.list(all=True, filters={"name": instance.container_name(inventory.lab_id)})
     for leftover in stale:
-        leftover.remove(force=True)
+        remove_container(leftover)
     container.start()
     try:
         yield f"http://127.0.0.1:{instance.host_ports['http']}"
     finally:
-        container.stop()
+        with contextlib.suppress(docker.errors.NotFound):  # a heal may have removed it already
+            container.stop()

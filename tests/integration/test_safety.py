@@ -21,23 +21,28 @@ from lab import docker_lab
 from lab.leftovers import find_leftovers
 from lab.readiness import run_checks
 from lab.topology import LabSettings
+from lab.variants import variant_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 SEED = int(os.environ.get("CHAOS360_INTERRUPT_SEED", "360"))
-# Longest moment to signal at, a little inside each experiment's usual wall time (28 s and 14 s).
-SPAN_S = {"zone-partition": 25.0, "redis-master-failover": 12.5}
+EXPERIMENTS = ("zone-partition", "redis-master-failover")
+# Where a signal lands: a random offset (up to the given seconds) after a moment of the run, so every trial
+# hits the run and not the time after it, however fast the service recovers. "spawn" is the CLI's start.
+ANCHORS = {"spawn": 1.5, "load.start": 0.9, "fault.inject": 3.0, "recovery": 1.0, "fault.heal": 1.5}
 TRIALS = 20
 EXIT_TIMEOUT_S = 150
+ANCHOR_TIMEOUT_S = 60
 
 
-def _plan(seed: int) -> list[tuple[str, signal.Signals, float, bool]]:
+def _plan(seed: int) -> list[tuple[str, signal.Signals, str, float, bool]]:
+    """Each experiment meets each anchor twice, with a seeded random signal, offset and second Ctrl-C."""
     rng = random.Random(seed)
     plan = []
     for n in range(TRIALS):
-        experiment = list(SPAN_S)[n % 2]
-        plan.append((experiment, rng.choice([signal.SIGINT, signal.SIGTERM]),
-                     round(rng.uniform(0.2, SPAN_S[experiment]), 1), rng.random() < 0.3))
+        anchor = list(ANCHORS)[(n // len(EXPERIMENTS)) % len(ANCHORS)]
+        plan.append((EXPERIMENTS[n % len(EXPERIMENTS)], rng.choice([signal.SIGINT, signal.SIGTERM]), anchor,
+                     round(rng.uniform(0.2 if anchor == "spawn" else 0.0, ANCHORS[anchor]), 1), rng.random() < 0.3))
     return plan
 
 
@@ -78,12 +83,34 @@ def _phase_at(run_dir: Path, moment: float) -> str:
     return "before injection"
 
 
-@pytest.mark.parametrize(("experiment", "signum", "delay_s", "twice"), PLAN,
-                         ids=[f"{n}-{e}-{s.name}-{d}s{'-twice' if t else ''}" for n, (e, s, d, t) in enumerate(PLAN)])
+def _wait_for_anchor(process: subprocess.Popen[str], experiment: str, anchor: str, spawned: float) -> None:
+    """Block until the run started by `process` has logged an event of kind `anchor`."""
+    deadline = time.monotonic() + ANCHOR_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the run ended before its {anchor} event"
+        runs = [r for r in (ROOT / "reports" / "runs").glob(f"*-{experiment}") if r.stat().st_mtime >= spawned]
+        if runs and anchor in _event_kinds(max(runs, key=lambda r: r.stat().st_mtime)):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"no {anchor} event within {ANCHOR_TIMEOUT_S} s")
+
+
+def _event_kinds(run_dir: Path) -> set[str]:
+    path = run_dir / "events.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return {json.loads(line)["kind"] for line in lines if line.endswith("}")}
+
+
+@pytest.mark.parametrize(("experiment", "signum", "anchor", "offset_s", "twice"), PLAN,
+                         ids=[f"{n}-{e}-{s.name}-{a}+{o}s{'-twice' if t else ''}"
+                              for n, (e, s, a, o, t) in enumerate(PLAN)])
 def test_a_signal_at_any_moment_heals_everything(lab: Inventory, experiment: str, signum: signal.Signals,
-                                                 delay_s: float, twice: bool) -> None:
+                                                 anchor: str, offset_s: float, twice: bool) -> None:
+    spawned = time.time()
     process = _cli("run", f"experiments/{experiment}.yaml")
-    time.sleep(delay_s)
+    if anchor != "spawn":
+        _wait_for_anchor(process, experiment, anchor, spawned)
+    time.sleep(offset_s)
     moment = time.time()
     process.send_signal(signum)
     if twice:
@@ -176,3 +203,12 @@ def test_an_interrupted_gate_heals_and_runs_nothing_more(lab: Inventory) -> None
     runs = [p for p in (ROOT / "reports" / "runs").iterdir() if p.stat().st_mtime >= started and "gate" not in p.name]
     assert len(runs) == 1, f"the gate went on after the interrupt: {runs}"
     _assert_clean(lab)
+
+
+def test_heal_removes_an_extra_replica_a_killed_harness_left(lab: Inventory) -> None:
+    with variant_app(lab, 0, {}):
+        assert any("extra replica" in leftover for leftover in find_leftovers(lab))
+        code, out, err = _finish(_cli("heal"))
+        assert code == 0, err
+        assert "nothing to heal; removed 1 extra replica;" in out and "lab ready" in out, out
+        _assert_clean(lab)
