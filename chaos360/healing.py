@@ -46,10 +46,11 @@ def heal_lab(lab_id: str, wait_ready_s: float = 120.0, progress: Progress | None
             return LabHeal(HealReport(), len(stopped), "not checked (nothing to heal)")
         inventory, target = lab
         report = ledger.heal(target.apply)
-        for slot in target.variant_slots():
+        unrecorded = target.variant_slots()
+        for slot in unrecorded:
             target.remove_variant(slot)
         ready = _wait_ready(inventory, wait_ready_s, progress or Progress(quiet=True))
-        return LabHeal(report, len(stopped), ready, len(strays))
+        return LabHeal(report, len(stopped), ready, len(unrecorded))
 
 
 def _target(lab_id: str, required: bool) -> tuple[Inventory, Target] | None:

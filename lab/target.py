@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -182,11 +183,10 @@ class DockerLabTarget:
         return found
 
     def variant_slots(self) -> list[int]:
-        prefix = f"{self.inventory.lab_id}-variant"
+        pattern = re.compile(rf"{re.escape(self.inventory.lab_id)}-variant(\d+)-.+")
         lab_filter = {"label": f"{LABEL_LAB}={self.inventory.lab_id}"}
-        names = [c.name for c in self._client.containers.list(all=True, filters=lab_filter)]
-        return sorted({int(n[len(prefix):].split("-")[0]) for n in names
-                       if n.startswith(prefix) and n[len(prefix):].split("-")[0].isdigit()})
+        matches = [pattern.fullmatch(c.name) for c in self._client.containers.list(all=True, filters=lab_filter)]
+        return sorted({int(m.group(1)) for m in matches if m})
 
     def remove_variant(self, slot: int) -> None:
         """Remove an extra app replica (surge, canary) and take its HAProxy slot out of rotation."""
