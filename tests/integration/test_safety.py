@@ -18,8 +18,9 @@ from chaos360.inventory import Inventory
 from chaos360.ledger import Ledger
 from chaos360.progress import Progress
 from lab import docker_lab
-from lab.leftovers import find_leftovers
+from lab.leftovers import find_leftovers, network_leftovers
 from lab.readiness import run_checks
+from lab.target import DockerLabTarget
 from lab.topology import LabSettings
 from lab.variants import variant_app
 
@@ -137,13 +138,23 @@ def _wait_for_fault(lab_id: str, timeout_s: float = 30) -> None:
         time.sleep(0.1)
 
 
+def _wait_for_isolation(lab: Inventory, timeout_s: float = 30) -> list[str]:
+    """Block until the partition's packet filters are in place (the ledger entry is written before them)."""
+    target = DockerLabTarget(lab)
+    deadline = time.monotonic() + timeout_s
+    while not (rules := network_leftovers(lab, target)):
+        assert time.monotonic() < deadline, f"no isolation rule appeared within {timeout_s:g}s"
+        time.sleep(0.1)
+    return rules
+
+
 def test_sigkill_mid_fault_then_heal(lab: Inventory) -> None:
     process = _cli("run", "experiments/zone-partition.yaml")
     _wait_for_fault(lab.lab_id)
-    time.sleep(1)
+    rules = _wait_for_isolation(lab)
     process.kill()
     process.wait()
-    assert find_leftovers(lab) != []
+    assert set(rules) <= set(find_leftovers(lab))
 
     code, _, err = _finish(_cli("run", "experiments/app-replica-kill.yaml"))
     assert code == 4 and "unhealed faults in the ledger: isolate(a)" in err and "chaos360 heal" in err, err

@@ -35,6 +35,20 @@ def _wait_status(base_url: str, path: str, wanted: int, timeout_s: float = 30) -
     return status
 
 
+def _wait_cassandra_serves(base_url: str, timeout_s: float = 60) -> None:
+    """Block until the replica answers a list, which only Cassandra serves; /ready is left unasked."""
+    assert _wait_status(base_url, "/v1/agents/wait-cassandra/tasks?limit=1", 200, timeout_s) == 200, (
+        f"{base_url} never served a list from Cassandra within {timeout_s:g}s"
+    )
+
+
+def _wait_create_succeeds(base_url: str, agent: str, timeout_s: float = 15) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _create(base_url, agent) != 201:
+        assert time.monotonic() < deadline, f"{base_url} accepted no write within {timeout_s:g}s"
+        time.sleep(0.2)
+
+
 def _create(base_url: str, agent: str) -> int:
     return smoke.create_task(base_url, agent, uuid.uuid4().hex).status
 
@@ -87,7 +101,7 @@ def test_direct_redis_mode_never_follows_a_failover(lab: Inventory, target: Dock
         while current_master(lab) == old_master and time.monotonic() < deadline:
             time.sleep(0.2)
         assert current_master(lab) != old_master
-        time.sleep(2)
+        _wait_create_succeeds(resilient, "resilient")
         resilient_statuses = [_create(resilient, "resilient") for _ in range(10)]
         weak_statuses = [_create(weak, "weak-direct") for _ in range(10)]
     assert set(resilient_statuses) == {201}, resilient_statuses
@@ -97,23 +111,20 @@ def test_direct_redis_mode_never_follows_a_failover(lab: Inventory, target: Dock
 def test_no_retries_fails_on_a_brief_redis_outage_that_retries_ride_out(
     lab: Inventory, target: DockerLabTarget, heal_lab
 ):
+    """The weak write is made and answered inside the outage; the resilient one starts in it and must outlast it."""
     master = current_master(lab)
     with variant_app(lab, 0, {}) as resilient, variant_app(lab, 1, {"AGENT360_RETRIES": "0"}) as weak:
         assert _wait_status(weak, "/ready", 200) == 200 and _wait_status(resilient, "/ready", 200) == 200
         results: dict[str, int] = {}
+        resilient_write = threading.Thread(target=lambda: results.__setitem__("resilient", _create(resilient, "r")))
         target.set_proxy_enabled("toxiproxy-a", master, False)
         try:
-            threads = [
-                threading.Thread(target=lambda k=k, u=u: results.__setitem__(k, _create(u, k)))
-                for k, u in (("resilient", resilient), ("weak", weak))
-            ]
-            for thread in threads:
-                thread.start()
+            results["weak"] = _create(weak, "weak")
+            resilient_write.start()
             time.sleep(0.35)
         finally:
             target.set_proxy_enabled("toxiproxy-a", master, True)
-        for thread in threads:
-            thread.join(timeout=15)
+        resilient_write.join(timeout=15)
     assert results == {"resilient": 201, "weak": 503}
 
 
@@ -149,7 +160,7 @@ def test_readiness_rides_out_a_redis_failover_that_fails_a_build_without_grace(
 def test_a_redis_outage_longer_than_the_grace_makes_the_replica_unready(lab: Inventory):
     no_sentinel = {"AGENT360_SENTINELS": "172.28.36.250:26379", "AGENT360_READY_REDIS_GRACE": "1"}
     with variant_app(lab, 0, no_sentinel) as replica:
-        assert _wait_status(replica, "/health", 200) == 200
+        _wait_cassandra_serves(replica)
         first = smoke.request("GET", f"{replica}/ready")
         assert _wait_status(replica, "/ready", 503, timeout_s=10) == 503
     assert first.status == 200 and "within grace 1s" in str(first.body), first
