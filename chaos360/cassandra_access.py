@@ -16,8 +16,10 @@ def loopback_map(inventory: Inventory) -> dict[str, tuple[str, int]]:
 
 
 @contextmanager
-def host_cluster(inventory: Inventory, datacenter: str = "dc1") -> Iterator[Session]:
-    cluster: Cluster = build_cluster(loopback_map(inventory), datacenter)
+def host_cluster(inventory: Inventory, datacenter: str = "dc1", consistency: str = "LOCAL_QUORUM",
+                 request_timeout: float = 2.0) -> Iterator[Session]:
+    cluster: Cluster = build_cluster(loopback_map(inventory), datacenter, consistency=consistency,
+                                     request_timeout=request_timeout)
     try:
         yield cluster.connect()
     finally:

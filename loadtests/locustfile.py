@@ -22,6 +22,7 @@ from locust.contrib.fasthttp import LocustBadStatusCode
 from locust.exception import ResponseError, StopUser
 
 from loadtests.journal import FLUSH_INTERVAL_S, REQUESTS_FILE_ENV, Journal, classify
+from loadtests.payloads import task_payload
 from loadtests.records import Kind, RequestRecord
 
 CREATE = "POST /v1/agents/[id]/tasks"
@@ -127,7 +128,7 @@ class Agent360User(FastHttpUser):
     @task(5)
     def create_task(self) -> None:
         task_id = uuid.uuid4().hex
-        body = {"task_id": task_id, "payload": {"source": "chaos360-load", "at": time.time()}}
+        body = {"task_id": task_id, "payload": task_payload(self.agent_id, task_id)}
         if self._send("POST", f"/v1/agents/{self.agent_id}/tasks", CREATE, "create", task_id, json=body):
             self.acknowledged.append(task_id)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chaos360 import redact, smoke
@@ -15,13 +14,13 @@ from chaos360.objectives import Objectives, load_objectives
 from chaos360.run import Run, current_run
 from chaos360.verdict import Judgement, Verdict, combine, compare
 from lab.readiness import SERVING_CHECKS, run_checks
+from loadtests.payloads import payload_matches
 from probes import integrity, prometheus, sentinel_events, traffic
+from probes.stored_tasks import stored_tasks
 
 POLL_S = 0.5
 CHECK_NAMES = ("effect", "error_rate", "worst_window", "recovery", "lost_writes", "failover_time", "server_errors",
                "restarts")
-READ_BACK_WORKERS = 16
-LIST_LIMIT = 500
 
 
 def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -128,22 +127,18 @@ def _effect_visible(event: Event) -> bool:
     return bool(data.get("effective", True))
 
 
-def _read_back(run: Run, acknowledged: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Acknowledged writes the service returns: one list per agent, then single reads for any the list missed."""
-    base = run.inventory.host_url("lb")
-    agents = sorted({agent for agent, _ in acknowledged})
-    with ThreadPoolExecutor(max_workers=READ_BACK_WORKERS) as pool:
-        listed = dict(zip(agents, pool.map(lambda a: smoke.listed_task_ids(base, a, LIST_LIMIT), agents), strict=True))
-        found = {key for key in acknowledged if key[1] in listed[key[0]]}
-        rest = sorted(acknowledged - found)
-        read = pool.map(lambda key: smoke.read_task(base, *key).ok, rest)
-        return found | {key for key, ok in zip(rest, read, strict=True) if ok}
-
-
 def _judge_writes(run: Run) -> Judgement:
+    """Every acknowledged create is in Cassandra with the payload the load sent (never judged through the cache)."""
     requests = read_requests(run.requests_file, missing_ok=True)
     acknowledged = integrity.acknowledged_writes(requests)
-    return integrity.judge_lost_writes(acknowledged, _read_back(run, acknowledged), integrity.unknown_writes(requests))
+    unknown = integrity.unknown_writes(requests)
+    try:
+        stored = stored_tasks(run.inventory, {agent for agent, _ in acknowledged | unknown})
+    except LabError as error:
+        return Judgement("lost acknowledged writes", "no acknowledged write lost or changed", None, 0.0, "count",
+                         Verdict.UNKNOWN, str(error))
+    changed = {key for key in acknowledged & stored.keys() if not payload_matches(*key, stored[key])}
+    return integrity.judge_lost_writes(acknowledged, set(stored), unknown, changed)
 
 
 def _judge_failover(events: list[Event], objectives: Objectives) -> Judgement:
@@ -179,7 +174,7 @@ def _judgements(run: Run, fault: str, events: list[Event], start: float, objecti
     builders = {
         "effect": lambda: _fault_effect(events),
         "error_rate": lambda: traffic.judge_error_rate(requests, objectives, start=start, end=_last_heal(events)),
-        "worst_window": lambda: _worst_window(requests, objectives, start),
+        "worst_window": lambda: traffic.judge_worst_window(requests, objectives, start=start),
         "recovery": lambda: _judge_recovery(run, fault, objectives),
         "lost_writes": lambda: _judge_writes(run),
         "failover_time": lambda: _judge_failover(events, objectives),
@@ -219,13 +214,3 @@ def _judge_restarts(run: Run, objectives: Objectives) -> Judgement:
     measured = view.max_restarts if view is not None else None
     return Judgement("restarts of a replica", "PodRestart (Prometheus)", measured, limit, "count",
                      compare(measured, limit), "in the run; the guide allows 3 an hour")
-
-
-def _worst_window(requests: list[Any], objectives: Objectives, start: float) -> Judgement:
-    worst = traffic.worst_window_error_rate(requests, objectives.worst_window_s, start=start)
-    limit = objectives.stop_conditions.max_error_rate
-    if worst is None:
-        return Judgement("worst window", "stop condition", None, limit, "ratio", Verdict.UNKNOWN, "too few requests")
-    verdict = Verdict.PASS if worst <= limit else Verdict.FAIL
-    return Judgement(f"worst {objectives.worst_window_s:g}s error rate", "stop condition", worst, limit, "ratio",
-                     verdict, "sliding window after the fault")

@@ -1,4 +1,5 @@
-"""Acknowledged-write loss as set arithmetic: lost = acknowledged - read back after heal.
+"""Acknowledged-write loss as set arithmetic: lost = acknowledged - read back after heal, changed = read back with
+another payload than the one sent. "Read back" means present in the system of record (probes/stored_tasks.py).
 
 A write is identified by (agent_id, task_id); the load generator chooses the task id, so it is known even when no
 answer came back. Each create is one of:
@@ -78,25 +79,29 @@ def lost_writes(acknowledged: set[WriteKey], read_back: set[WriteKey]) -> set[Wr
 
 
 def judge_lost_writes(
-    acknowledged: set[WriteKey], read_back: set[WriteKey], unknown: set[WriteKey] | None = None
+    acknowledged: set[WriteKey], read_back: set[WriteKey], unknown: set[WriteKey] | None = None,
+    changed: set[WriteKey] | None = None,
 ) -> Judgement:
-    """FAIL on any lost acknowledged write; UNKNOWN when nothing was acknowledged; unknown writes never count."""
+    """FAIL on any lost or changed acknowledged write; UNKNOWN when nothing was acknowledged; unknown writes never
+    count."""
     unknown = set(unknown or ()) - set(acknowledged)
-    objective = "no acknowledged write lost"
+    objective = "no acknowledged write lost or changed"
     name = "lost acknowledged writes"
     if not acknowledged:
         return Judgement(name, objective, None, 0.0, "count", Verdict.UNKNOWN,
                          f"no acknowledged writes to check ({len(unknown)} with unknown outcome)")
     lost = lost_writes(acknowledged, read_back)
+    changed = set(changed or ()) & set(acknowledged) - lost
     parts = [
-        f"{len(acknowledged)} acknowledged, {len(acknowledged) - len(lost)} read back, {len(lost)} lost",
+        f"{len(acknowledged)} acknowledged, {len(acknowledged) - len(lost)} read back, {len(lost)} lost, "
+        f"{len(changed)} changed",
         f"{len(unknown)} unknown outcome ({len(unknown & read_back)} of them present)",
     ]
     stray = set(read_back) - set(acknowledged) - unknown
     if stray:
         parts.append(f"{len(stray)} read back although neither acknowledged nor of unknown outcome")
-    if lost:
-        sample = ", ".join(f"{agent}/{task}" for agent, task in sorted(lost)[:3])
-        parts.append(f"e.g. {sample}")
-    return Judgement(name, objective, float(len(lost)), 0.0, "count",
-                     Verdict.FAIL if lost else Verdict.PASS, "; ".join(parts))
+    for label, keys in (("lost", lost), ("changed", changed)):
+        if keys:
+            parts.append(f"{label} e.g. " + ", ".join(f"{agent}/{task}" for agent, task in sorted(keys)[:3]))
+    bad = len(lost) + len(changed)
+    return Judgement(name, objective, float(bad), 0.0, "count", Verdict.FAIL if bad else Verdict.PASS, "; ".join(parts))

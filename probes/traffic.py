@@ -267,6 +267,23 @@ def judge_error_rate(
                      compare(measured, objective.max), detail)
 
 
+def judge_worst_window(requests: Iterable[RequestLike], objectives: Objectives, start: float | None = None,
+                       end: float | None = None) -> Judgement:
+    """The error-rate objective at the outage's own time scale: the worst sliding window of objectives.worst_window_s
+    from `start`, so a long fault window cannot dilute a short outage. UNKNOWN without a window of 5 requests."""
+    seconds = objectives.worst_window_s
+    limit = objectives.error_rate.max
+    objective = f"{objectives.error_rate.source} over any {seconds:g}s"
+    worst = worst_window(requests, seconds, start, end)
+    if worst is None:
+        return Judgement(f"worst {seconds:g}s error rate", objective, None, limit, "ratio", Verdict.UNKNOWN,
+                         "no window with enough requests")
+    since = f"t+{worst.start - start:.1f}s after the first fault" if start is not None else "the first request"
+    detail = f"{worst.errors} of {worst.total} requests failed in the {seconds:g}s from {since}"
+    return Judgement(f"worst {seconds:g}s error rate", objective, worst.error_rate, limit, "ratio",
+                     compare(worst.error_rate, limit), detail)
+
+
 def judge_recovery(
     requests: Iterable[RequestLike],
     ready_samples: Iterable[ReadyLike],

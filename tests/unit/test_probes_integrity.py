@@ -91,8 +91,16 @@ def test_unknown_writes_missing_after_heal_are_not_lost() -> None:
 def test_judge_fails_on_one_lost_write() -> None:
     judgement = judge_lost_writes({("a1", "ack1"), ("a1", "ack2")}, {("a1", "ack1")}, set())
     assert judgement.verdict is Verdict.FAIL and judgement.measured == 1.0 and judgement.limit == 0
-    assert "e.g. a1/ack2" in judgement.detail
-    assert judgement.message == "lost acknowledged writes 1 > limit 0 (no acknowledged write lost)"
+    assert "lost e.g. a1/ack2" in judgement.detail
+    assert judgement.message == "lost acknowledged writes 1 > limit 0 (no acknowledged write lost or changed)"
+
+
+def test_judge_fails_on_a_changed_payload_and_counts_lost_and_changed_once_each() -> None:
+    acknowledged = {("a1", "ack1"), ("a1", "ack2"), ("a1", "ack3")}
+    judgement = judge_lost_writes(acknowledged, {("a1", "ack1"), ("a1", "ack2")}, set(),
+                                  changed={("a1", "ack2"), ("a1", "ack3"), ("a1", "not-acked")})
+    assert judgement.verdict is Verdict.FAIL and judgement.measured == 2.0
+    assert "1 lost, 1 changed" in judgement.detail and "changed e.g. a1/ack2" in judgement.detail
 
 
 def test_judge_is_unknown_when_nothing_was_acknowledged() -> None:

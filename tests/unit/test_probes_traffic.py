@@ -13,6 +13,7 @@ from probes.traffic import (
     error_rate,
     judge_error_rate,
     judge_recovery,
+    judge_worst_window,
     latency_percentiles,
     stop_reason,
     throughput,
@@ -82,6 +83,23 @@ def test_worst_window_finds_the_outage() -> None:
     assert worst.errors == 30 and worst.total == 100 and worst.error_rate == pytest.approx(0.3)
     assert T0 + 13 <= worst.start <= T0 + 20
     assert worst_window_error_rate(history, 10.0) == pytest.approx(0.3)
+
+
+def test_a_short_outage_passes_the_average_but_fails_the_worst_window() -> None:
+    """The issue's weak readiness build: 3.9% over the fault window, 25% in its worst 10 s."""
+    history = seconds(*[(100, 0)] * 30, *[(75, 25)] * 10, *[(100, 0)] * 40)
+    average = judge_error_rate(history, OBJECTIVES, start=T0)
+    worst = judge_worst_window(history, OBJECTIVES, start=T0)
+    assert average.verdict is Verdict.PASS and average.measured == pytest.approx(250 / 8000)
+    assert worst.verdict is Verdict.FAIL and worst.measured == pytest.approx(0.25) and worst.limit == 0.10
+    assert worst.name == "worst 10s error rate" and "250 of 1000 requests failed" in worst.detail
+    assert "t+30.0s after the first fault" in worst.detail
+
+
+def test_the_worst_window_within_the_objective_passes_and_too_few_requests_are_unknown() -> None:
+    history = seconds(*[(96, 4)] * 20)
+    assert judge_worst_window(history, OBJECTIVES, start=T0).verdict is Verdict.PASS
+    assert judge_worst_window(history[:4], OBJECTIVES, start=T0).verdict is Verdict.UNKNOWN
 
 
 def test_worst_window_of_nothing_is_none() -> None:

@@ -1,0 +1,48 @@
+"""What the system of record holds: the tasks table read from Cassandra at consistency ALL, never through the
+service or its Redis cache, so a task acknowledged but only cached counts as lost."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from cassandra import DriverException
+from cassandra.cluster import NoHostAvailable
+from cassandra.concurrent import execute_concurrent_with_args
+
+from chaos360.cassandra_access import host_cluster
+from chaos360.errors import LabError
+from chaos360.inventory import Inventory
+
+SELECT_AGENT = "SELECT task_id, payload FROM agent360.tasks WHERE agent_id = ?"
+READ_TIMEOUT_S = 10.0
+RETRY_FOR_S = 30.0
+CONCURRENCY = 16
+
+StoredTasks = dict[tuple[str, str], str]
+
+
+def stored_tasks(inventory: Inventory, agents: Iterable[str], retry_for_s: float = RETRY_FOR_S) -> StoredTasks:
+    """(agent_id, task_id) -> stored payload text for every task of `agents`; a node that is not back yet is
+    retried until `retry_for_s`, then LabError names the last error."""
+    agents = sorted(set(agents))
+    if not agents:
+        return {}
+    deadline = time.monotonic() + retry_for_s
+    while True:
+        try:
+            return _read(inventory, agents)
+        except (DriverException, NoHostAvailable, OSError) as error:
+            if time.monotonic() >= deadline:
+                raise LabError(f"Cassandra tasks table not readable at consistency ALL within {retry_for_s:g}s: "
+                               f"{type(error).__name__}: {error}") from error
+            time.sleep(1.0)
+
+
+def _read(inventory: Inventory, agents: list[str]) -> StoredTasks:
+    with host_cluster(inventory, consistency="ALL", request_timeout=READ_TIMEOUT_S) as session:
+        statement = session.prepare(SELECT_AGENT)
+        results = execute_concurrent_with_args(session, statement, [(agent,) for agent in agents],
+                                               concurrency=CONCURRENCY, raise_on_first_error=True)
+        return {(agent, row["task_id"]): row["payload"]
+                for agent, (_, rows) in zip(agents, results, strict=True) for row in rows}
