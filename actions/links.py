@@ -51,16 +51,21 @@ def degrade_link(link: str, toxic: str = "latency", attributes: dict[str, int] |
 
 
 def cut_link(link: str, zone: str | None = None, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Disable every proxy of the link: connections refused until healed."""
+    """Disable every proxy of the link: connections refused until healed. The datastores stay up and connected
+    to each other; only the app replicas behind the cut sidecars (`cut_off`) lose them."""
     run = current_run(configuration)
+    pairs = _proxies(run, link, zone)
     cut = []
-    for sidecar, proxy in _proxies(run, link, zone):
+    for sidecar, proxy in pairs:
         run.record_fault("link-down", Undo(op="enable_proxy", args={"sidecar": sidecar, "proxy": proxy}),
                          sidecar=sidecar, proxy=proxy)
         run.target.set_proxy_enabled(sidecar, proxy, False)
         cut.append(f"{sidecar}/{proxy}")
-    run.events.append("fault.effect", fault="link-down", link=link, proxies=cut)
-    return {"link": link, "down": cut, "at": time.time()}
+    present = sum(1 for sidecar, proxy in pairs if f"{proxy}:disabled" in run.target.toxics(sidecar))
+    cut_off = sorted(app.name for app in run.inventory.by_role("app")
+                     if app.zone in {run.inventory.get(sidecar).zone for sidecar, _ in pairs})
+    run.events.append("fault.effect", fault="link-down", link=link, proxies=cut, present=present, cut_off=cut_off)
+    return {"link": link, "down": cut, "present": present, "cut_off": cut_off, "at": time.time()}
 
 
 def flap_link(link: str, down_s: float = 1.0, up_s: float = 2.0, cycles: int = 5, zone: str | None = None,

@@ -15,12 +15,12 @@ from chaos360.run import Run, current_run
 from chaos360.verdict import Judgement, Verdict, combine, compare
 from lab.readiness import SERVING_CHECKS, run_checks
 from loadtests.payloads import payload_matches
-from probes import integrity, prometheus, sentinel_events, traffic
+from probes import cut_off, integrity, prometheus, sentinel_events, traffic
 from probes.stored_tasks import stored_tasks
 
 POLL_S = 0.5
 CHECK_NAMES = ("effect", "error_rate", "worst_window", "recovery", "lost_writes", "failover_time", "server_errors",
-               "restarts")
+               "restarts", "cut_off")
 
 
 def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def _effect_visible(event: Event) -> bool:
         return data.get("new_master") not in (None, data.get("old_master"))
     if fault == "isolate":
         return bool(data.get("rules")) and all(int(n) > 0 for n in data["rules"].values())
-    if fault.startswith("toxic-"):
+    if fault.startswith("toxic-") or fault == "link-down":
         return int(data.get("present", 0)) == len(data.get("proxies", [])) > 0
     return bool(data.get("effective", True))
 
@@ -180,6 +180,7 @@ def _judgements(run: Run, fault: str, events: list[Event], start: float, objecti
         "failover_time": lambda: _judge_failover(events, objectives),
         "server_errors": lambda: _judge_server_errors(run, objectives),
         "restarts": lambda: _judge_restarts(run, objectives),
+        "cut_off": lambda: cut_off.judge_cut_off_unready(events, objectives.recovery_for(fault).seconds),
     }
     unknown = sorted(set(checks) - set(builders))
     if unknown:

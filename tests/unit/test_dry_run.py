@@ -97,6 +97,9 @@ class _Target:
     def set_proxy_enabled(self, sidecar: str, proxy: str, enabled: bool) -> None:
         self.hit.append(f"{sidecar}/{proxy}")
 
+    def toxics(self, sidecar: str) -> dict[str, list[str]]:
+        return {f"{hit.split('/')[1]}:disabled": [] for hit in self.hit if hit.startswith(f"{sidecar}/")}
+
 
 def _fake_run() -> SimpleNamespace:
     return SimpleNamespace(inventory=INVENTORY, target=_Target(), events=SimpleNamespace(append=lambda *a, **k: None),

@@ -9,7 +9,7 @@ from chaos360.objectives import DEFAULT_PATH, Objectives, load_objectives, parse
 
 GUIDE_FAULTS = {
     "app-replica-kill", "zone-partition", "redis-master-failover", "cassandra-node-loss", "datastore-latency",
-    "rolling-update", "canary-fault", "flapping-link",
+    "rolling-update", "canary-fault", "flapping-link", "zone-db-link-cut",
 }
 
 
