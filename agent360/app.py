@@ -14,7 +14,7 @@ from agent360 import handlers, metrics
 from agent360.cassandra_store import CassandraStore
 from agent360.config import Config
 from agent360.errors import DependencyError
-from agent360.handlers import CACHE, CONFIG, DATABASE, REDIS_GRACE
+from agent360.handlers import BACKGROUND_WRITES, CACHE, CONFIG, DATABASE, REDIS_GRACE
 from agent360.readiness import SharedOutageGrace
 from agent360.redis_store import RedisStore
 from agent360.stores import Cache, Database
@@ -88,6 +88,7 @@ def create_app(config: Config, cache: Cache | None = None, database: Database | 
     app[CACHE] = cache if cache is not None else RedisStore(config)
     app[DATABASE] = database if database is not None else CassandraStore(config)
     app[REDIS_GRACE] = SharedOutageGrace(config.ready_redis_grace)
+    app[BACKGROUND_WRITES] = set()
     app.cleanup_ctx.append(_datastores)
     app.router.add_get("/health", handlers.health)
     app.router.add_get("/ready", handlers.ready)

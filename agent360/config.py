@@ -13,6 +13,7 @@ Address = tuple[str, int]
 
 REDIS_MODES = ("sentinel", "direct")
 READY_CHECKS = ("deps", "none")
+WRITE_ACKS = ("durable", "cached")
 CONSISTENCY_LEVELS = ("LOCAL_QUORUM", "ONE", "ALL", "QUORUM", "LOCAL_ONE")
 MAX_RETRIES = 20
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,47}")
@@ -91,6 +92,7 @@ class Config:
     ready_timeout: float = 1.0
     ready_redis_grace: float = 5.0
     request_timeout: float = 2.0
+    write_ack: str = "durable"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -116,6 +118,7 @@ class Config:
             ready_timeout=env.seconds("AGENT360_READY_TIMEOUT", 1.0),
             ready_redis_grace=env.seconds("AGENT360_READY_REDIS_GRACE", 5.0, allow_zero=True),
             request_timeout=env.seconds("AGENT360_REQUEST_TIMEOUT", 2.0),
+            write_ack=env.choice("AGENT360_WRITE_ACK", WRITE_ACKS, "durable"),
         )
 
     def describe(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from typing import Any
 
@@ -13,12 +14,14 @@ from agent360.config import Config
 from agent360.errors import DependencyError
 from agent360.readiness import SharedOutageGrace
 from agent360.stores import Cache, Database
-from agent360.tasks import format_timestamp, new_task, parse_limit, validate_id
+from agent360.tasks import Task, format_timestamp, new_task, parse_limit, validate_id
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 CACHE: web.AppKey[Cache] = web.AppKey("cache")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
 REDIS_GRACE: web.AppKey[SharedOutageGrace] = web.AppKey("redis_grace")
+BACKGROUND_WRITES: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("background_writes")
+log = logging.getLogger(__name__)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -67,12 +70,29 @@ async def create_task(request: web.Request) -> web.Response:
     except ValueError:
         return _error(400, "body is not valid JSON")
     task = new_task(request.match_info["agent_id"], body)
-    await request.app[DATABASE].insert_task(task)
+    if request.app[CONFIG].write_ack == "cached":
+        _insert_later(request.app, task)
+    else:
+        await request.app[DATABASE].insert_task(task)
     cache = request.app[CACHE]
     await cache.cache_task(task)
     await cache.append_event(task, "created")
     created = {"agent_id": task.agent_id, "task_id": task.task_id, "created_at": format_timestamp(task.created_at)}
     return web.json_response(created, status=201)
+
+
+def _insert_later(app: web.Application, task: Task) -> None:
+    """The weak build's write: acknowledged before Cassandra has it; a failed insert is only logged."""
+    async def insert() -> None:
+        try:
+            await app[DATABASE].insert_task(task)
+        except Exception as error:
+            log.warning("background insert of %s/%s failed: %s", task.agent_id, task.task_id, error)
+
+    pending = app[BACKGROUND_WRITES]
+    background = asyncio.get_running_loop().create_task(insert())
+    pending.add(background)
+    background.add_done_callback(pending.discard)
 
 
 async def get_task(request: web.Request) -> web.Response:

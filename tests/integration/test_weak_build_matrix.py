@@ -19,6 +19,7 @@ MATRIX = [
     ("AGENT360_CASSANDRA_CL=ALL", "cassandra-node-loss"),
     ("AGENT360_RETRIES=0", "flapping-link"),
     ("AGENT360_READY_CHECKS=none", "zone-db-link-cut"),
+    ("AGENT360_WRITE_ACK=cached", "zone-db-link-cut"),
 ]
 
 

@@ -225,6 +225,18 @@ def test_create_answers_503_naming_the_dependency_and_skips_the_cache_when_cassa
     assert not [e for e in journal if "t9" in e]
 
 
+def test_the_cached_ack_weak_build_acknowledges_a_write_cassandra_refused():
+    async def scenario(client, cache, database):
+        database.fail = DependencyError("cassandra", "NoHostAvailable")
+        response = await client.post("/v1/agents/a/tasks", json={"payload": 1, "task_id": "t8"})
+        assert response.status == 201
+        await asyncio.sleep(0.05)
+        assert ("a", "t8") not in database.rows
+
+    journal = run(scenario, Config(write_ack="cached"))
+    assert [e for e in journal if "t8" in e] == ["cache.set t8", "cache.event created t8"]
+
+
 def test_create_answers_503_when_redis_fails():
     async def scenario(client, cache, database):
         cache.fail = DependencyError("redis", "MasterNotFoundError", retryable=True)
