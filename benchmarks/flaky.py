@@ -1,8 +1,9 @@
 """Run the integration suite N times on the running lab and list every test that failed at least once.
 
 Usage: .venv/bin/python benchmarks/flaky.py [--runs 3] [--out DIR] [-- PYTEST_ARGS...]
-Default pytest selection: tests/integration (the lab tests and the Locust controller's timing tests). Starts the ha lab when it is not running (the suite's
-lab fixture does). Exit 0 when no test failed in any run, 1 otherwise; the JUnit XML of each run stays in --out.
+Default pytest selection: tests/integration (the lab tests and the Locust controller's timing tests). Starts the
+ha lab when it is not running (the suite's lab fixture does). Exit 0 when no test failed in any run, 1 otherwise;
+the JUnit XML of each run stays in --out.
 """
 
 from __future__ import annotations

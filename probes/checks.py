@@ -16,11 +16,12 @@ from chaos360.verdict import Judgement, Verdict, combine, compare
 from lab.readiness import SERVING_CHECKS, run_checks
 from loadtests.payloads import payload_matches
 from probes import cut_off, integrity, prometheus, sentinel_events, traffic
+from probes.queue_events import read_created_events
 from probes.stored_tasks import stored_tasks
 
 POLL_S = 0.5
 CHECK_NAMES = ("effect", "error_rate", "worst_window", "recovery", "lost_writes", "failover_time", "server_errors",
-               "restarts", "cut_off")
+               "restarts", "cut_off", "queue")
 
 
 def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -141,6 +142,21 @@ def _judge_writes(run: Run) -> Judgement:
     return integrity.judge_lost_writes(acknowledged, set(stored), unknown, changed)
 
 
+def _judge_queue(run: Run) -> Judgement:
+    """Every acknowledged create has its "created" event in the Redis stream (the queue the guide watches)."""
+    requests = read_requests(run.requests_file, missing_ok=True)
+    acknowledged = integrity.acknowledged_writes(requests)
+    first_ack = min((r.t for r in requests if integrity.is_acknowledged(r)), default=None)
+    try:
+        stream = read_created_events(run.inventory)
+    except LabError as error:
+        return Judgement("queue events", "every acknowledged write has its event", None, 0.0, "count",
+                         Verdict.UNKNOWN, str(error))
+    trimmed = first_ack is not None and stream.oldest_s is not None and stream.oldest_s > first_ack
+    return integrity.judge_lost_events(acknowledged, set(stream.created), integrity.unknown_writes(requests),
+                                       trimmed)
+
+
 def _judge_failover(events: list[Event], objectives: Objectives) -> Judgement:
     measured = sentinel_events.failover_time(events)
     limit = objectives.recovery_for("redis-master-failover").seconds
@@ -181,6 +197,7 @@ def _judgements(run: Run, fault: str, events: list[Event], start: float, objecti
         "server_errors": lambda: _judge_server_errors(run, objectives),
         "restarts": lambda: _judge_restarts(run, objectives),
         "cut_off": lambda: cut_off.judge_cut_off_unready(events, objectives.recovery_for(fault).seconds),
+        "queue": lambda: _judge_queue(run),
     }
     unknown = sorted(set(checks) - set(builders))
     if unknown:

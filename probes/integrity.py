@@ -105,3 +105,26 @@ def judge_lost_writes(
             parts.append(f"{label} e.g. " + ", ".join(f"{agent}/{task}" for agent, task in sorted(keys)[:3]))
     bad = len(lost) + len(changed)
     return Judgement(name, objective, float(bad), 0.0, "count", Verdict.FAIL if bad else Verdict.PASS, "; ".join(parts))
+
+
+def judge_lost_events(acknowledged: set[WriteKey], events: set[WriteKey], unknown: set[WriteKey] | None = None,
+                      trimmed: bool = False) -> Judgement:
+    """FAIL when an acknowledged write has no "created" event in the queue; events of the run's agents with neither
+    an acknowledged nor an unknown-outcome create are reported. UNKNOWN when nothing was acknowledged or the
+    stream was trimmed past the run's first acknowledged write."""
+    name, objective = "queue events", "every acknowledged write has its event"
+    if not acknowledged:
+        return Judgement(name, objective, None, 0.0, "count", Verdict.UNKNOWN, "no acknowledged writes to check")
+    if trimmed:
+        return Judgement(name, objective, None, 0.0, "count", Verdict.UNKNOWN,
+                         "the stream was trimmed past the run's first acknowledged write")
+    missing = set(acknowledged) - set(events)
+    agents = {agent for agent, _ in acknowledged}
+    stray = {key for key in events if key[0] in agents} - set(acknowledged) - set(unknown or ())
+    parts = [f"{len(acknowledged)} acknowledged, {len(missing)} without an event"]
+    if stray:
+        parts.append(f"{len(stray)} events of no acknowledged or unknown-outcome write")
+    if missing:
+        parts.append("e.g. " + ", ".join(f"{agent}/{task}" for agent, task in sorted(missing)[:3]))
+    return Judgement(name, objective, float(len(missing)), 0.0, "count", Verdict.FAIL if missing else Verdict.PASS,
+                     "; ".join(parts))

@@ -112,3 +112,21 @@ def test_judge_is_unknown_when_nothing_was_acknowledged() -> None:
 def test_stray_read_backs_are_reported_not_failed() -> None:
     judgement = judge_lost_writes({("a", "1")}, {("a", "1"), ("a", "ghost")})
     assert judgement.verdict is Verdict.PASS and "1 read back although neither" in judgement.detail
+
+
+def test_an_acknowledged_write_without_its_queue_event_fails() -> None:
+    from probes.integrity import judge_lost_events
+
+    acknowledged = {("a", "1"), ("a", "2")}
+    judgement = judge_lost_events(acknowledged, {("a", "1"), ("a", "ghost"), ("b", "other-run")}, {("a", "u")})
+    assert judgement.verdict is Verdict.FAIL and judgement.measured == 1.0
+    assert "2 acknowledged, 1 without an event" in judgement.detail and "e.g. a/2" in judgement.detail
+    assert "1 events of no acknowledged or unknown-outcome write" in judgement.detail
+
+
+def test_queue_events_pass_when_complete_and_are_unknown_when_trimmed_or_nothing_acknowledged() -> None:
+    from probes.integrity import judge_lost_events
+
+    assert judge_lost_events({("a", "1")}, {("a", "1"), ("a", "u")}, {("a", "u")}).verdict is Verdict.PASS
+    assert judge_lost_events({("a", "1")}, set(), trimmed=True).verdict is Verdict.UNKNOWN
+    assert judge_lost_events(set(), {("a", "1")}).verdict is Verdict.UNKNOWN
