@@ -8,6 +8,7 @@ from probes.integrity import (
     acknowledged_writes,
     is_acknowledged,
     is_outcome_unknown,
+    judge_lost_events,
     judge_lost_writes,
     lost_writes,
     unknown_writes,
@@ -115,8 +116,6 @@ def test_stray_read_backs_are_reported_not_failed() -> None:
 
 
 def test_an_acknowledged_write_without_its_queue_event_fails() -> None:
-    from probes.integrity import judge_lost_events
-
     acknowledged = {("a", "1"), ("a", "2")}
     judgement = judge_lost_events(acknowledged, {("a", "1"), ("a", "ghost"), ("b", "other-run")}, {("a", "u")})
     assert judgement.verdict is Verdict.FAIL and judgement.measured == 1.0
@@ -125,8 +124,6 @@ def test_an_acknowledged_write_without_its_queue_event_fails() -> None:
 
 
 def test_queue_events_pass_when_complete_and_are_unknown_when_trimmed_or_nothing_acknowledged() -> None:
-    from probes.integrity import judge_lost_events
-
     assert judge_lost_events({("a", "1")}, {("a", "1"), ("a", "u")}, {("a", "u")}).verdict is Verdict.PASS
     assert judge_lost_events({("a", "1")}, set(), trimmed=True).verdict is Verdict.UNKNOWN
     assert judge_lost_events(set(), {("a", "1")}).verdict is Verdict.UNKNOWN
