@@ -94,6 +94,16 @@ class StopConditions(_Frozen):
     why: Why
 
 
+class RecoveryService(_Frozen):
+    """Recovered also means the service is back: per 1 s bucket, this share of the pre-fault request rate and a p95
+    under the larger of factor x the pre-fault p95 and the pre-fault p95 + slack."""
+
+    min_throughput_share: float = Field(gt=0.0, le=1.0)
+    max_p95_factor: float = Field(ge=1.0, le=100.0)
+    p95_slack_ms: float = Field(ge=0.0, le=60_000.0)
+    why: Why
+
+
 class RecoveryObjective(_Frozen):
     """Seconds from the fault's injection (or its heal) until the service is recovered."""
 
@@ -111,6 +121,7 @@ class Objectives(_Frozen):
     cassandra: CassandraObjective
     sentinel: SentinelObjective
     recovery_hold: Window
+    recovery_service: RecoveryService
     worst_window: Window
     stop_conditions: StopConditions
     recovery: dict[FaultName, RecoveryObjective] = Field(min_length=1)

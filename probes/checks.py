@@ -94,7 +94,8 @@ def _judge_recovery(run: Run, fault: str, objectives: Objectives, events: list[E
     if start is None:
         return Judgement("recovery", fault, None, objective.seconds, "s", Verdict.UNKNOWN, "no fault was injected")
     requests = read_requests(run.requests_file, missing_ok=True)
-    return traffic.judge_recovery(requests, ready_samples(events), fault, start, objectives)
+    return traffic.judge_recovery(requests, ready_samples(events), fault, start, objectives,
+                                  baseline_end=_first_fault(events))
 
 
 def _recovery_judged_at(events: list[Event], fault: str) -> float:

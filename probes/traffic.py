@@ -175,6 +175,48 @@ def _ready_throughout(
     return optimistic and i == len(samples)
 
 
+@dataclass(frozen=True)
+class ServiceFloor:
+    """What a recovered bucket needs besides its error rate: enough requests per second (a stalled closed-loop load
+    sends fewer, so its errors under-count the stall) and a p95 latency of its successful requests under a bound."""
+
+    min_rps: float
+    max_p95_ms: float
+
+
+def service_floor(requests: Iterable[RequestLike], baseline_end: float, throughput_share: float, p95_factor: float,
+                  p95_slack_ms: float) -> ServiceFloor | None:
+    """The floor from the requests before `baseline_end` (the first fault): a share of their rate, and the larger of
+    factor x their p95 and their p95 + slack. None with fewer than 5 such requests (no baseline to compare with)."""
+    before = _counted(requests, end=baseline_end)
+    if len(before) < 5:
+        return None
+    span = baseline_end - min(r.t for r in before)
+    p95 = latency_percentiles(before, (95,))[95]
+    if span <= 0 or p95 is None:
+        return None
+    return ServiceFloor(throughput_share * len(before) / span, max(p95_factor * p95, p95 + p95_slack_ms))
+
+
+def _good_buckets(counted: Sequence[RequestLike], fault_start: float, bucket_s: float, max_error_rate: float,
+                  floor: ServiceFloor | None) -> list[bool]:
+    """Per bucket from fault_start: it has requests, errors within the rate and, with a floor, enough requests (the
+    last bucket, still filling, is exempt) and a p95 within the bound."""
+    n_buckets = int((max(r.t for r in counted) - fault_start) // bucket_s) + 1
+    buckets: list[list[RequestLike]] = [[] for _ in range(n_buckets)]
+    for r in counted:
+        buckets[int((r.t - fault_start) // bucket_s)].append(r)
+    good = []
+    for index, bucket in enumerate(buckets):
+        ok = bool(bucket) and sum(not r.ok for r in bucket) / len(bucket) <= max_error_rate
+        if ok and floor is not None:
+            filling = index == n_buckets - 1
+            p95 = latency_percentiles(bucket, (95,))[95]
+            ok = (filling or len(bucket) / bucket_s >= floor.min_rps) and (p95 is None or p95 <= floor.max_p95_ms)
+        good.append(ok)
+    return good
+
+
 def _recovery(
     requests: Iterable[RequestLike],
     ready_samples: Iterable[ReadyLike],
@@ -183,19 +225,15 @@ def _recovery(
     hold_s: float,
     bucket_s: float,
     optimistic: bool,
+    floor: ServiceFloor | None = None,
 ) -> float | None:
     if hold_s <= 0 or bucket_s <= 0:
         raise ValueError("hold_s and bucket_s must be positive")
     counted = _counted(requests, fault_start)
     if not counted:
         return None
-    n_buckets = int((max(r.t for r in counted) - fault_start) // bucket_s) + 1
-    totals, errors = [0] * n_buckets, [0] * n_buckets
-    for r in counted:
-        index = int((r.t - fault_start) // bucket_s)
-        totals[index] += 1
-        errors[index] += not r.ok
-    good = [total > 0 and errors[i] / total <= max_error_rate for i, total in enumerate(totals)]
+    good = _good_buckets(counted, fault_start, bucket_s, max_error_rate, floor)
+    n_buckets = len(good)
     need = max(1, math.ceil(hold_s / bucket_s - 1e-9))
     samples = sorted(ready_samples, key=lambda s: s.t)
     times = [s.t for s in samples]
@@ -221,15 +259,17 @@ def time_to_recovery(
     max_error_rate: float,
     hold_s: float,
     bucket_s: float = 1.0,
+    floor: ServiceFloor | None = None,
 ) -> float | None:
     """Seconds from fault_start to the first bucket boundary T such that, for hold_s seconds from T, every bucket
-    has requests and an error rate <= max_error_rate, and the system is ready throughout [T, T + hold_s].
+    has requests and an error rate <= max_error_rate (and, with a floor, its rate and p95 within it), and the
+    system is ready throughout [T, T + hold_s].
 
     Readiness: the latest sample at or before T and every sample in the window must be all_ready; without any
     sample readiness is not checked. 0.0 when the service never degraded. None when no such T fits in the data
     (the caller decides between unknown and fail). Requests started before fault_start are ignored.
     """
-    return _recovery(requests, ready_samples, fault_start, max_error_rate, hold_s, bucket_s, optimistic=False)
+    return _recovery(requests, ready_samples, fault_start, max_error_rate, hold_s, bucket_s, False, floor)
 
 
 def earliest_possible_recovery(
@@ -239,12 +279,13 @@ def earliest_possible_recovery(
     max_error_rate: float,
     hold_s: float,
     bucket_s: float = 1.0,
+    floor: ServiceFloor | None = None,
 ) -> float | None:
     """The earliest recovery time the data does not rule out: as time_to_recovery, but assuming every bucket after
     the data ends is good (and a not-ready state after the last sample ended at once). None without any request
     after fault_start. A value above a limit proves the limit was missed, even though the data ends early.
     """
-    return _recovery(requests, ready_samples, fault_start, max_error_rate, hold_s, bucket_s, optimistic=True)
+    return _recovery(requests, ready_samples, fault_start, max_error_rate, hold_s, bucket_s, True, floor)
 
 
 def judge_error_rate(
@@ -291,31 +332,52 @@ def judge_recovery(
     fault_start: float,
     objectives: Objectives,
     bucket_s: float = 1.0,
+    baseline_end: float | None = None,
 ) -> Judgement:
     """Time to recovery after `fault_start` (the moment the fault's objective is measured from) against its limit.
 
-    Not recovered within the data: FAIL when the data already rules out a recovery within the limit, else UNKNOWN
-    (the record ends too early to tell).
+    Recovered = errors within the objective AND, against the requests before `baseline_end` (the first fault;
+    default fault_start), throughput and p95 latency back (objectives.recovery_service) AND ready. Not recovered
+    within the data: FAIL when the data already rules out a recovery within the limit, else UNKNOWN.
     """
     limit = objectives.recovery_for(fault).seconds
     hold = objectives.recovery_hold_s
     max_rate = objectives.error_rate.max
     requests, ready_samples = list(requests), list(ready_samples)
-    measured = time_to_recovery(requests, ready_samples, fault_start, max_rate, hold, bucket_s)
+    service = objectives.recovery_service
+    floor = service_floor(requests, fault_start if baseline_end is None else baseline_end,
+                          service.min_throughput_share, service.max_p95_factor, service.p95_slack_ms)
+    measured = time_to_recovery(requests, ready_samples, fault_start, max_rate, hold, bucket_s, floor)
     if measured is not None:
-        detail = f"{hold:g} s within {max_rate:.3g} error rate and ready from {measured:g} s after the fault"
+        detail = _recovery_detail(requests, fault_start, max_rate, hold, bucket_s, floor, measured)
         return Judgement("recovery", fault, measured, limit, "s", compare(measured, limit), detail)
     after = _counted(requests, fault_start)
     if not after:
         return Judgement("recovery", fault, None, limit, "s", Verdict.UNKNOWN, "no requests after the fault")
     observed = max(r.t for r in after) - fault_start
-    possible = earliest_possible_recovery(requests, ready_samples, fault_start, max_rate, hold, bucket_s)
+    possible = earliest_possible_recovery(requests, ready_samples, fault_start, max_rate, hold, bucket_s, floor)
     if possible is not None and possible > limit:
         return Judgement("recovery", fault, None, limit, "s", Verdict.FAIL,
                          f"not recovered within {observed:.3g} s of data, so not within {limit:g} s")
     return Judgement("recovery", fault, None, limit, "s", Verdict.UNKNOWN,
                      f"not recovered yet when the data ends {observed:.3g} s after the fault; "
                      f"a recovery at {possible:g} s (+{hold:g} s hold) is not ruled out")
+
+
+def _recovery_detail(requests: list[RequestLike], fault_start: float, max_rate: float, hold: float, bucket_s: float,
+                     floor: ServiceFloor | None, measured: float) -> str:
+    """When each part of "recovered" came back, each timed with the errors but without readiness."""
+    def since(part: ServiceFloor | None) -> str:
+        found = time_to_recovery(requests, [], fault_start, max_rate, hold, bucket_s, part)
+        return "never" if found is None else f"{found:g} s"
+
+    parts = [f"errors <= {max_rate:.3g} from {since(None)}"]
+    if floor is None:
+        parts.append("throughput and latency not judged (no requests before the fault)")
+    else:
+        parts.append(f"throughput >= {floor.min_rps:.0f}/s from {since(ServiceFloor(floor.min_rps, math.inf))}")
+        parts.append(f"p95 <= {floor.max_p95_ms:.0f} ms from {since(ServiceFloor(0.0, floor.max_p95_ms))}")
+    return f"{hold:g} s of all of these and ready from {measured:g} s after the fault: " + ", ".join(parts)
 
 
 def ended_within(requests: Iterable[RequestLike], window_s: float, now: float) -> list[RequestLike]:

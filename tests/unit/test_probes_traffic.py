@@ -282,6 +282,37 @@ def test_judge_recovery_pass() -> None:
     assert judgement.message == "recovery 2 s ≤ limit 8 s (redis-master-failover)"
 
 
+def _stalled(base: int, stall: tuple[int, ...], after: int, slow_ms: float = 10.0) -> list[Request]:
+    """2 s of `base` ok requests a second before the fault at T0 + 2, then `stall` ok requests a second (each
+    `slow_ms` slow), then `after` seconds back at `base`; no request fails."""
+    history = seconds(*[(base, 0)] * 2)
+    for second, count in enumerate(stall):
+        history += [req(2 + second + (i + 0.5) / count, latency_ms=slow_ms) for i in range(count)]
+    return history + seconds(*[(base, 0)] * after, start=2 + len(stall))
+
+
+def test_a_stall_without_errors_is_not_a_recovery_until_throughput_is_back() -> None:
+    """The closed loop's blind spot: 100 -> 3 requests/s for 3 s at 0% errors used to be "recovered +0 s"."""
+    history = _stalled(100, (30, 3, 20), 8)
+    errors_only = time_to_recovery(history, [], T0 + 2, 0.1, 5.0)
+    judgement = judge_recovery(history, [], "redis-master-failover", T0 + 2, OBJECTIVES, baseline_end=T0 + 2)
+    assert errors_only == 0.0
+    assert judgement.verdict is Verdict.PASS and judgement.measured == 3.0
+    assert "throughput >= 50/s from 3 s" in judgement.detail and "errors <= 0.1 from 0 s" in judgement.detail
+
+
+def test_slow_answers_without_errors_are_not_a_recovery_until_p95_is_back() -> None:
+    history = _stalled(100, (100, 100, 100, 100), 8, slow_ms=2500.0)
+    judgement = judge_recovery(history, [], "redis-master-failover", T0 + 2, OBJECTIVES, baseline_end=T0 + 2)
+    assert judgement.measured == 4.0 and "p95 <= 510 ms from 4 s" in judgement.detail
+
+
+def test_without_requests_before_the_fault_only_errors_and_readiness_are_judged() -> None:
+    history = _stalled(100, (30, 3, 20), 8)
+    judgement = judge_recovery(history, [], "redis-master-failover", T0 + 2, OBJECTIVES, baseline_end=T0)
+    assert judgement.measured == 0.0 and "not judged (no requests before the fault)" in judgement.detail
+
+
 def test_judge_recovery_too_slow_fails() -> None:
     history = seconds(*[(0, 10)] * 10, *[(10, 0)] * 6)
     judgement = judge_recovery(history, [], "redis-master-failover", T0, OBJECTIVES)
