@@ -21,7 +21,7 @@ from probes.stored_tasks import stored_tasks
 
 POLL_S = 0.5
 CHECK_NAMES = ("effect", "error_rate", "worst_window", "recovery", "lost_writes", "failover_time", "server_errors",
-               "restarts", "cut_off", "queue")
+               "restarts", "cut_off", "queue", "read_your_writes")
 
 
 def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -199,6 +199,7 @@ def _judgements(run: Run, fault: str, events: list[Event], start: float, objecti
         "restarts": lambda: _judge_restarts(run, objectives),
         "cut_off": lambda: cut_off.judge_cut_off_unready(events, objectives.recovery_for(fault).seconds),
         "queue": lambda: _judge_queue(run),
+        "read_your_writes": lambda: integrity.judge_read_your_writes(requests),
     }
     unknown = sorted(set(checks) - set(builders))
     if unknown:

@@ -128,3 +128,24 @@ def judge_lost_events(acknowledged: set[WriteKey], events: set[WriteKey], unknow
         parts.append("e.g. " + ", ".join(f"{agent}/{task}" for agent, task in sorted(missing)[:3]))
     return Judgement(name, objective, float(len(missing)), 0.0, "count", Verdict.FAIL if missing else Verdict.PASS,
                      "; ".join(parts))
+
+
+class ReadLike(WriteLike, Protocol):
+    @property
+    def t(self) -> float: ...
+
+
+def judge_read_your_writes(requests: Iterable[ReadLike]) -> Judgement:
+    """FAIL on any read of an acknowledged task answered 404 (the load only reads tasks it was acknowledged for):
+    the service's own read path lost or hid a write it confirmed. UNKNOWN without reads."""
+    requests = list(requests)
+    reads = [r for r in requests if r.kind == "read"]
+    name, objective = "read your writes", "no acknowledged task answered 404"
+    if not reads:
+        return Judgement(name, objective, None, 0.0, "count", Verdict.UNKNOWN, "no reads of acknowledged tasks")
+    missing = sorted((r for r in reads if r.status == 404), key=lambda r: r.t)
+    detail = f"{len(reads)} reads of acknowledged tasks, {len(missing)} answered 404"
+    if missing:
+        detail += f"; first {missing[0].agent_id}/{missing[0].task_id}"
+    return Judgement(name, objective, float(len(missing)), 0.0, "count", Verdict.FAIL if missing else Verdict.PASS,
+                     detail)

@@ -10,6 +10,7 @@ from probes.integrity import (
     is_outcome_unknown,
     judge_lost_events,
     judge_lost_writes,
+    judge_read_your_writes,
     lost_writes,
     unknown_writes,
 )
@@ -127,3 +128,19 @@ def test_queue_events_pass_when_complete_and_are_unknown_when_trimmed_or_nothing
     assert judge_lost_events({("a", "1")}, {("a", "1"), ("a", "u")}, {("a", "u")}).verdict is Verdict.PASS
     assert judge_lost_events({("a", "1")}, set(), trimmed=True).verdict is Verdict.UNKNOWN
     assert judge_lost_events(set(), {("a", "1")}).verdict is Verdict.UNKNOWN
+
+
+def _read(t: float, status: int, task: str = "t1") -> Request:
+    return Request(t, "GET /x", "read", status == 200, status, 5.0, None if status == 200 else f"http_{status}",
+                   task, "a")
+
+
+def test_a_read_of_an_acknowledged_task_answered_404_fails_read_your_writes() -> None:
+    judgement = judge_read_your_writes([_read(2.0, 200), _read(3.0, 404, "t2"), _read(1.0, 404, "t3")])
+    assert judgement.verdict is Verdict.FAIL and judgement.measured == 2.0
+    assert judgement.detail == "3 reads of acknowledged tasks, 2 answered 404; first a/t3"
+
+
+def test_read_your_writes_passes_on_other_failures_and_is_unknown_without_reads() -> None:
+    assert judge_read_your_writes([_read(1.0, 200), _read(2.0, 503)]).verdict is Verdict.PASS
+    assert judge_read_your_writes([]).verdict is Verdict.UNKNOWN
