@@ -168,12 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, held_signal: int | None = None) -> int:
+    """`held_signal`: a SIGINT/SIGTERM that arrived while the CLI was loading (chaos360.__main__ held it)."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     interrupts.install()
     args = argparse.Namespace(lab_id=os.environ.get("CHAOS360_LAB_ID", "chaos360"), command=None)
     try:
         args = build_parser().parse_args(argv)
+        if held_signal is not None:
+            raise interrupts.Interrupted(signal.Signals(held_signal).name)
         return int(args.handler(args))
     except Chaos360Error as error:
         print(redact.text(f"chaos360: {error}"), file=sys.stderr)

@@ -67,12 +67,16 @@ def _assert_clean(lab: Inventory) -> None:
     assert failing == [], "lab not ready"
 
 
-def _newest_run(experiment: str) -> Path:
-    return max((ROOT / "reports" / "runs").glob(f"*-{experiment}*"), key=lambda p: p.stat().st_mtime)
+def _newest_run(experiment: str, since: float = 0.0) -> Path | None:
+    """The newest run directory of `experiment` written at or after `since`; None when there is none."""
+    runs = [p for p in (ROOT / "reports" / "runs").glob(f"*-{experiment}*") if p.stat().st_mtime >= since]
+    return max(runs, key=lambda p: p.stat().st_mtime) if runs else None
 
 
-def _phase_at(run_dir: Path, moment: float) -> str:
-    """Which part of the run the signal hit, from the run's own events."""
+def _phase_at(run_dir: Path | None, moment: float) -> str:
+    """Which part of the run the signal hit, from the run's own events (no run directory: it had not started)."""
+    if run_dir is None or not (run_dir / "events.jsonl").exists():
+        return "before injection"
     kinds = [e["kind"] for e in map(json.loads, (run_dir / "events.jsonl").read_text().splitlines())
              if e["t"] <= moment and e["kind"] != "ready"]
     if "fault.heal" in kinds or "lab.ready" in kinds:
@@ -118,10 +122,21 @@ def test_a_signal_at_any_moment_heals_everything(lab: Inventory, experiment: str
         time.sleep(0.3)
         process.send_signal(signal.SIGINT)
     code, _, err = _finish(process)
-    PHASES_HIT.add(_phase_at(_newest_run(experiment), moment))
+    PHASES_HIT.add(_phase_at(_newest_run(experiment, since=spawned), moment))
     assert code == 2, err
     assert f"interrupted by {signum.name}: healed " in err and "lab ready" in err, err
     assert "Traceback" not in err
+    _assert_clean(lab)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_cli_loads_is_handled_not_a_traceback(lab: Inventory, signum: signal.Signals) -> None:
+    process = _cli("run", "experiments/zone-partition.yaml")
+    time.sleep(0.15)  # past the interpreter's own start (~30 ms), well inside the CLI's imports (~0.4 s)
+    process.send_signal(signum)
+    code, _, err = _finish(process)
+    assert code == 2 and "Traceback" not in err, err
+    assert f"interrupted by {signum.name}: healed nothing" in err and "lab ready" in err, err
     _assert_clean(lab)
 
 
@@ -197,6 +212,7 @@ def test_a_tripped_stop_condition_aborts_and_heals(direct_mode_lab: Inventory, t
     assert code == 1, out + err
     assert "ABORTED" in out and "error rate above 20% for 3 s" in out, out
     run_dir = _newest_run("redis-master-failover-abort")
+    assert run_dir is not None
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
     kinds = [e["kind"] for e in events]
     assert kinds.index("run.aborted") < len(kinds) - 1 and "fault.heal" in kinds[kinds.index("run.aborted"):]
