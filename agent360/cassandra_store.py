@@ -22,9 +22,8 @@ from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessa
 from cassandra.query import SimpleStatement
 
 from agent360.cassandra_endpoints import build_cluster
-from agent360.config import Config
+from agent360.config import Config, retry_policy
 from agent360.errors import DependencyError
-from agent360.retry import RetryPolicy as ServiceRetryPolicy
 from agent360.retry import run_once, with_retries
 from agent360.tasks import Task, as_utc
 
@@ -164,7 +163,7 @@ def _row_to_task(row: dict[str, Any]) -> Task:
 class CassandraStore:
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._policy = ServiceRetryPolicy(config.retries, config.request_timeout)
+        self._policy = retry_policy(config)
         self._consistency = ConsistencyLevel.name_to_value[config.cassandra_cl]
         self._cluster: Cluster | None = None
         self._session: Session | None = None

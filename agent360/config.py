@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
+from agent360.retry import RetryPolicy
+
 Address = tuple[str, int]
 
 REDIS_MODES = ("sentinel", "direct")
@@ -72,6 +74,11 @@ def _port(text: str, what: str) -> int:
     return port
 
 
+def retry_policy(config: Config) -> RetryPolicy:
+    """Backoff of `retry_backoff` x attempt, capped at 5 steps (0.2 s steps: the 1 s cap)."""
+    return RetryPolicy(config.retries, config.request_timeout, config.retry_backoff, 5 * config.retry_backoff)
+
+
 @dataclass(frozen=True)
 class Config:
     port: int = 8080
@@ -88,6 +95,7 @@ class Config:
     cassandra_keyspace: str = "agent360"
     cassandra_cl: str = "LOCAL_QUORUM"
     retries: int = 3
+    retry_backoff: float = 0.2
     ready_checks: str = "deps"
     ready_timeout: float = 1.0
     ready_redis_grace: float = 5.0
@@ -114,6 +122,7 @@ class Config:
             cassandra_keyspace=env.identifier("AGENT360_CASSANDRA_KEYSPACE", "agent360"),
             cassandra_cl=env.choice("AGENT360_CASSANDRA_CL", CONSISTENCY_LEVELS, "LOCAL_QUORUM", upper=True),
             retries=env.integer("AGENT360_RETRIES", 3, 0, MAX_RETRIES),
+            retry_backoff=env.seconds("AGENT360_RETRY_BACKOFF", 0.2),
             ready_checks=env.choice("AGENT360_READY_CHECKS", READY_CHECKS, "deps"),
             ready_timeout=env.seconds("AGENT360_READY_TIMEOUT", 1.0),
             ready_redis_grace=env.seconds("AGENT360_READY_REDIS_GRACE", 5.0, allow_zero=True),

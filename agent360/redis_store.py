@@ -18,9 +18,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from agent360.config import Address, Config
+from agent360.config import Address, Config, retry_policy
 from agent360.errors import DependencyError
-from agent360.retry import RetryPolicy, run_once, with_retries
+from agent360.retry import run_once, with_retries
 from agent360.tasks import Task, cache_key
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def _describe(error: BaseException) -> str:
 class RedisStore:
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._policy = RetryPolicy(config.retries, config.request_timeout)
+        self._policy = retry_policy(config)
         self._client, self._sentinel = build_client(config)
         self._watcher: asyncio.Task[None] | None = None
 

@@ -79,6 +79,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     from chaos360 import run as runs
 
     live.configure(_progress_mode(args))
+    baseline = _history_baseline() if args.compare_history else None
     with run_lock(args.lab_id):
         refuse_unhealed(args.lab_id)
         gate_dir = runs.new_run_dir("gate")
@@ -90,7 +91,38 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise UsageError(f"gate: pytest could not run the experiments in {args.experiments_dir} (exit {int(code)})")
     _gate_reports(gate_dir, collector.outcomes)
-    return _worst_exit(collector.outcomes)
+    code = _worst_exit(collector.outcomes)
+    if baseline is not None and _regressed(gate_dir, collector.outcomes, baseline):
+        code = max(code, int(ExitCode.FAILED))
+    return code
+
+
+def _history_baseline() -> list[Any]:
+    """The drill history as it stands before this gate appends to it."""
+    from reports.history import default_history_file, read_history
+
+    return read_history(default_history_file())[0]
+
+
+def _regressed(gate_dir: Path, outcomes: list[Any], baseline: list[Any]) -> bool:
+    """Judge each experiment against its last passing runs; print and keep the comparison; True on a regression."""
+    from reports.gate_report import row_from_outcome
+    from reports.history import entry_from_dict, line_of
+    from reports.regression import compare_with_history
+
+    lines, regressed = [], False
+    for outcome in outcomes:
+        for comparison in compare_with_history(entry_from_dict(line_of(row_from_outcome(outcome))), baseline):
+            mark = "REGRESSED" if comparison.regressed else "ok"
+            lines.append(f"{comparison.experiment}: {mark}: {comparison.detail}")
+            if comparison.regressed:
+                lines.append(f"  compared with runs started {', '.join(comparison.compared_with)}")
+            regressed = regressed or comparison.regressed
+    text = "\n".join(lines) + "\n"
+    (gate_dir / "compare-history.txt").write_text(text)
+    print(f"compare with history ({'a regression' if regressed else 'no regression'}; "
+          f"{gate_dir / 'compare-history.txt'}):\n{text}", end="")
+    return regressed
 
 
 def _gate_reports(gate_dir: Path, outcomes: list[Any]) -> None:
@@ -159,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
     gate = commands.add_parser("gate", help="run every experiment as the pre-release gate (JUnit)")
     gate.add_argument("--experiments-dir", default="experiments")
+    gate.add_argument("--compare-history", action="store_true",
+                      help="also fail an experiment whose recovery or worst 10 s error rate is clearly above its last "
+                           "passing runs in the drill history (reports/history.jsonl)")
     _add_output_options(gate)
     gate.set_defaults(handler=_cmd_gate)
     heal = commands.add_parser("heal", help="undo every fault recorded in the ledger and stop leftover load")

@@ -7,6 +7,7 @@ from agent360.config import (
     parse_address,
     parse_cassandra_address_map,
     parse_redis_address_map,
+    retry_policy,
 )
 
 
@@ -114,3 +115,10 @@ def test_describe_is_json_with_addresses_as_text():
     assert data["cassandra_address_map"] == {"10.0.0.2": "p:19042"}
     assert data["sentinels"] == ["127.0.0.1:26379"]
     assert data["retries"] == 3
+
+
+def test_the_retry_backoff_sets_the_step_and_a_cap_of_five_steps():
+    default = retry_policy(Config())
+    assert (default.backoff(1), default.backoff(9)) == (0.2, 1.0)
+    slow = retry_policy(Config.from_env({"AGENT360_RETRY_BACKOFF": "1.0"}))
+    assert (slow.backoff(2), slow.backoff(9)) == (2.0, 5.0)
