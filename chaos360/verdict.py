@@ -38,7 +38,8 @@ class Judgement:
     @property
     def message(self) -> str:
         """One line, e.g. "error rate 14.2% > limit 10% (HighErrorRate)"."""
-        if self.measured is None or self.limit is None or self.verdict is Verdict.UNKNOWN:
+        if self.measured is None or self.limit is None or self.verdict is Verdict.UNKNOWN \
+                or self.verdict is not compare(self.measured, self.limit, self.bound):
             state = "unknown" if self.verdict is Verdict.UNKNOWN else self.verdict.value
             return f"{self.name} {state}: {self.detail} ({self.objective})"
         signs = {"max": ("≤", ">"), "min": ("≥", "<")}[self.bound]

@@ -12,7 +12,7 @@ from chaos360.errors import LabError
 from chaos360.history import Event, read_events, read_requests, ready_samples
 from chaos360.objectives import Objectives, load_objectives
 from chaos360.run import Run, current_run
-from chaos360.verdict import Judgement, Verdict, combine, compare
+from chaos360.verdict import Judgement, Verdict, combine, compare, format_value
 from lab.readiness import SERVING_CHECKS, run_checks
 from loadtests.payloads import payload_matches
 from probes import cut_off, integrity, prometheus, sentinel_events, traffic
@@ -223,8 +223,11 @@ def _judge_server_errors(run: Run, objectives: Objectives) -> Judgement:
                          "Prometheus did not answer or saw no requests")
     firing = "HighErrorRate" in view.firing
     verdict = Verdict.FAIL if firing else compare(view.five_xx_ratio, limit)
+    ratio = format_value(view.five_xx_ratio, "ratio")
+    detail = (f"alert HighErrorRate firing (run's 5xx ratio {ratio})" if firing else
+              f"over the run, from http_requests_total; alerts firing: {', '.join(view.firing) or 'none'}")
     return Judgement("server 5xx ratio", "HighErrorRate (Prometheus)", view.five_xx_ratio, limit, "ratio", verdict,
-                     f"over the run, from http_requests_total; alerts firing: {', '.join(view.firing) or 'none'}")
+                     detail)
 
 
 def _judge_restarts(run: Run, objectives: Objectives) -> Judgement:

@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from chaos360.inventory import Inventory
@@ -8,6 +12,25 @@ from lab.target import DockerLabTarget
 from lab.topology import LabSettings
 
 READY_AFTER_HEAL_S = 180
+ROOT = Path(__file__).resolve().parents[2]
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    report = yield
+    if report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
+@pytest.fixture(autouse=True)
+def restored_after_a_failure(request: pytest.FixtureRequest):
+    """A test that fails on the lab may leave a fault or a variant behind: heal it so the next test starts clean."""
+    yield
+    if request.node.stash.get(FAILED, False) and "lab" in request.fixturenames:
+        subprocess.run([sys.executable, "-m", "chaos360", "heal"], cwd=ROOT, timeout=600, check=False)
+        docker_lab.up(LabSettings(), Progress())
 
 
 @pytest.fixture(scope="session")

@@ -163,8 +163,18 @@ def _wait_for_isolation(lab: Inventory, timeout_s: float = 30) -> list[str]:
     return rules
 
 
-def test_sigkill_mid_fault_then_heal(lab: Inventory) -> None:
-    process = _cli("run", "experiments/zone-partition.yaml")
+def _held_partition(tmp_path: Path) -> Path:
+    """zone-partition that holds its fault 120 s, so a kill lands under the fault however slow the machine is."""
+    experiment = yaml.safe_load((ROOT / "experiments" / "zone-partition.yaml").read_text())
+    isolate = next(step for step in experiment["method"] if step["name"] == "isolate-zone-a")
+    isolate["pauses"] = {"after": 120}
+    path = tmp_path / "zone-partition-held.yaml"
+    path.write_text(yaml.safe_dump(experiment))
+    return path
+
+
+def test_sigkill_mid_fault_then_heal(lab: Inventory, tmp_path: Path) -> None:
+    process = _cli("run", str(_held_partition(tmp_path)))
     _wait_for_fault(lab.lab_id)
     rules = _wait_for_isolation(lab)
     process.kill()

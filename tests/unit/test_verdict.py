@@ -35,6 +35,12 @@ def test_message_without_a_measurement_shows_the_detail() -> None:
     assert failed.message == "recovery fail: not recovered within 30 s (zone-partition)"
 
 
+def test_a_verdict_the_numbers_do_not_explain_shows_the_detail() -> None:
+    judgement = Judgement("server 5xx ratio", "HighErrorRate (Prometheus)", 0.0, 0.1, "ratio", Verdict.FAIL,
+                          "alert HighErrorRate firing")
+    assert judgement.message == "server 5xx ratio fail: alert HighErrorRate firing (HighErrorRate (Prometheus))"
+
+
 def test_to_dict_is_plain_data() -> None:
     data = Judgement("error rate", "HighErrorRate", 0.05, 0.1, "ratio", Verdict.PASS, "d").to_dict()
     assert data["verdict"] == "pass" and data["message"] == "error rate 5% ≤ limit 10% (HighErrorRate)"
