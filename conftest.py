@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from chaos360.interrupts import Interrupted
-from chaos360.runner import Outcome, run_file
-from chaos360.verdict import Verdict
+from chaos360.gate_keys import INTERRUPTED_RUN, OUTCOMES
+from chaos360.runner import run_file
+from kernel.interrupts import Interrupted
+from kernel.outcome import Outcome
+from kernel.verdict import Verdict
 
 NOT_EXPERIMENTS = {"objectives.yaml"}
 
@@ -59,8 +61,6 @@ class ExperimentItem(pytest.Item):
         return self.path, 0, f"experiment {self.name}"
 
 
-OUTCOMES = pytest.StashKey[list[Outcome]]()
-INTERRUPTED_RUN = pytest.StashKey[Path | None]()
 _LAB_READY = pytest.StashKey[bool]()
 
 
@@ -68,7 +68,7 @@ def _ensure_lab(config: pytest.Config) -> None:
     """Start the ha lab once per session when it is not running (idempotent)."""
     if config.stash.get(_LAB_READY, False):
         return
-    from chaos360.progress import Progress
+    from kernel.progress import Progress
     from lab import docker_lab
     from lab.topology import LabSettings
 

@@ -6,11 +6,11 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
-from chaos360 import smoke
-from chaos360.errors import LabError, UsageError
-from chaos360.ledger import Undo
-from chaos360.objectives import load_objectives
-from chaos360.run import Run, current_run
+from kernel import service_client
+from kernel.errors import LabError, UsageError
+from kernel.ledger import Undo
+from kernel.objectives import load_objectives
+from kernel.run import Run, current_run
 from lab import haproxy_admin
 from lab.readiness import haproxy_servers
 from lab.topology import CANARY_SLOT, SURGE_SLOT
@@ -34,7 +34,7 @@ def _wait_ready(url: str, timeout_s: float = UP_TIMEOUT_S) -> None:
     """The replica's own /ready must answer before the load balancer is told to route to it."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if smoke.request("GET", f"{url}/ready").status == 200:
+        if service_client.request("GET", f"{url}/ready").status == 200:
             return
         time.sleep(0.2)
     raise LabError(f"{url} did not become ready within {timeout_s:.0f}s")

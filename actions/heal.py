@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chaos360.errors import LabError
-from chaos360.progress import Progress
-from chaos360.run import current_run
+from kernel.errors import LabError
+from kernel.progress import Progress
+from kernel.run import current_run
 from lab.readiness import run_checks, wait_until
 
 

@@ -6,8 +6,8 @@ import time
 from typing import Any
 
 from actions.selection import select
-from chaos360.ledger import Undo
-from chaos360.run import current_run
+from kernel.ledger import Undo
+from kernel.run import current_run
 
 
 def kill_instances(role: str, zone: str | None = None, count: int = 1, wait_restart_s: float = 60.0,

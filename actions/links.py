@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chaos360.errors import UsageError
-from chaos360.ledger import Undo
-from chaos360.run import Run, current_run
-from chaos360.target import ToxicSpec
+from kernel.errors import UsageError
+from kernel.ledger import Undo
+from kernel.run import Run, current_run
+from kernel.target import ToxicSpec
 
 LINKS = {"app->redis": "redis", "app->cassandra": "cassandra"}
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos360.errors import UsageError
-from chaos360.interrupts import request_abort
-from chaos360.objectives import load_objectives
-from chaos360.recorders import Recorder
-from chaos360.run import current_run
-from chaos360.stop_conditions import watch
+from kernel.errors import UsageError
+from kernel.interrupts import request_abort
+from kernel.objectives import load_objectives
+from kernel.recorder import Recorder
+from kernel.run import current_run
 from loadtests.controller import LoadController, LoadSpec
+from probes.stop_conditions import watch
 
 
 def start_load(users: int = 20, spawn_rate: float = 20, duration_s: float = 120,

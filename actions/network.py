@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chaos360.errors import UsageError
-from chaos360.ledger import Undo
-from chaos360.run import current_run
+from kernel.errors import UsageError
+from kernel.ledger import Undo
+from kernel.run import current_run
 
 
 def isolate_zone(zone: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -5,28 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chaos360.errors import LabError, UsageError
-from chaos360.inventory import Inventory
-from chaos360.ledger import Undo
-from chaos360.run import Run, current_run
-from lab.readiness import sentinel_view
+from kernel.errors import LabError, UsageError
+from kernel.ledger import Undo
+from kernel.run import Run, current_run
+from lab.readiness import current_master
 
 MODES = ("kill", "stop", "pause", "isolate")
-
-
-def current_master(inventory: Inventory) -> str:
-    """The master most Sentinels name, as an inventory instance name."""
-    votes: dict[str, int] = {}
-    for sentinel in inventory.by_role("sentinel"):
-        try:
-            address = str(sentinel_view(sentinel.host_ports["sentinel"])["master"])
-        except Exception:
-            continue
-        votes[address] = votes.get(address, 0) + 1
-    if not votes:
-        raise LabError("no Sentinel answers; cannot tell the Redis master")
-    ip = max(votes, key=lambda a: votes[a]).split(":")[0]
-    return next(i.name for i in inventory.by_role("redis") if i.ip == ip)
 
 
 def _inject(run: Run, mode: str, master: str) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chaos360.errors import UsageError
-from chaos360.inventory import Inventory, InventoryInstance
+from kernel.errors import UsageError
+from kernel.inventory import Inventory, InventoryInstance
 
 ROLES = ("app", "lb", "redis", "sentinel", "cassandra", "toxiproxy", "prometheus")
 

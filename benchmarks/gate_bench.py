@@ -19,10 +19,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from chaos360.history import read_events, read_requests
-from chaos360.inventory import load
-from chaos360.progress import Progress
 from chaos360.runner import run_file
+from kernel.inventory import load
+from kernel.progress import Progress
+from kernel.record import read_events, read_requests
 from lab import docker_lab
 from lab.topology import LabSettings
 from loadtests.controller import LoadController, LoadSpec

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from chaos360 import interrupts, live, redact
+from chaos360 import live
 from chaos360.cli_lab import add_lab_commands
-from chaos360.errors import Chaos360Error, ExitCode, UsageError
 from chaos360.healing import heal_lab, healed_in_run, refuse_unhealed
-from chaos360.progress import Progress
-from chaos360.runlock import run_lock
-from chaos360.verdict import exit_code
+from kernel import interrupts, redact
+from kernel.errors import Chaos360Error, ExitCode, UsageError
+from kernel.progress import Progress
+from kernel.runlock import run_lock
+from kernel.verdict import exit_code
 from reports.cli import add_report_commands
 
 
@@ -76,7 +77,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_gate(args: argparse.Namespace) -> int:
     import pytest
 
-    from chaos360 import run as runs
+    from kernel import run as runs
 
     live.configure(_progress_mode(args))
     baseline = _history_baseline() if args.compare_history else None
@@ -140,7 +141,7 @@ class _OutcomeCollector:
         self.interrupted_run: Path | None = None
 
     def pytest_sessionfinish(self, session: Any) -> None:
-        from conftest import INTERRUPTED_RUN, OUTCOMES
+        from chaos360.gate_keys import INTERRUPTED_RUN, OUTCOMES
 
         self.outcomes = list(session.config.stash.get(OUTCOMES, []))
         self.interrupted_run = session.config.stash.get(INTERRUPTED_RUN, None)

@@ -7,10 +7,10 @@ import json
 import sys
 from typing import Any
 
-from chaos360.errors import ExitCode, UsageError
 from chaos360.healing import refuse_unhealed
-from chaos360.progress import Progress
-from chaos360.runlock import run_lock
+from kernel.errors import ExitCode, UsageError
+from kernel.progress import Progress
+from kernel.runlock import run_lock
 from lab.topology import LabSettings, Profile
 
 
@@ -86,13 +86,13 @@ def _cmd_lab_down(args: argparse.Namespace) -> int:
 
 
 def _cmd_lab_smoke(args: argparse.Namespace) -> int:
-    from chaos360 import inventory as inventory_store
-    from chaos360 import smoke
+    from kernel import inventory as inventory_store
+    from kernel import service_client
 
     if args.tasks < 1 or args.tasks > 100_000:
         raise UsageError(f"--tasks {args.tasks}: expected 1..100000")
     lab = inventory_store.load(args.lab_id)
-    result = smoke.run(lab.host_url("lb"), tasks=args.tasks)
+    result = service_client.run(lab.host_url("lb"), tasks=args.tasks)
     for failure in result.failures[:10]:
         print(f"  {failure}", file=sys.stderr)
     print(f"smoke: {result.created}/{args.tasks} tasks created, {result.read_back} read back, "

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chaos360 import redact
-from chaos360 import run as runs
-from chaos360.recorders import Recorder, start_recorders, stop_all
-from chaos360.stop_conditions import allows_majority, conditions_for
+from chaos360.recorders import start_recorders
+from kernel import redact
+from kernel import run as runs
+from kernel.recorder import Recorder, stop_all
+from lab.target import DockerLabTarget
 from loadtests.controller import discard_prepared, prepare
+from probes.stop_conditions import allows_majority, conditions_for
 
 _recorders: list[Recorder] = []
 
@@ -21,7 +23,8 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
                               **_: Any) -> None:
     redact.register_run(context)
     lab_id = (configuration or {}).get("lab_id")
-    run = runs.start_run(str(context.get("title", "experiment")), lab_id=str(lab_id) if lab_id else None)
+    run = runs.start_run(str(context.get("title", "experiment")), lab_id=str(lab_id) if lab_id else None,
+                         target_factory=DockerLabTarget)
     run.stop_conditions = conditions_for(context)
     run.allow_majority = allows_majority(context)
     run.events.append("run.start", experiment=context.get("title"), lab_id=run.lab_id,

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from actions.redis import current_master
-from chaos360 import inventory as inventories
 from chaos360.effects import Lab, effect_of
-from chaos360.errors import Chaos360Error, UsageError
-from chaos360.inventory import Inventory
-from chaos360.problems import Invalid, shown_path
 from chaos360.validation import check_file, parse
+from kernel import inventory as inventories
+from kernel.errors import Chaos360Error, UsageError
+from kernel.inventory import Inventory
+from kernel.problems import Invalid, shown_path
+from lab.readiness import current_master
 
 MasterLookup = Callable[[Inventory], str | None]
 

@@ -9,11 +9,11 @@ from typing import Any, cast
 
 from actions.links import _proxies
 from actions.selection import select
-from chaos360.errors import UsageError
-from chaos360.inventory import Inventory, InventoryInstance
-from chaos360.problems import Invalid, field_path
-from chaos360.run import Run
 from chaos360.schemas import Arguments, Provider
+from kernel.errors import UsageError
+from kernel.inventory import Inventory, InventoryInstance
+from kernel.problems import Invalid, field_path
+from kernel.run import Run
 
 OVERRIDE_HINT = "set allow_majority: true in the chaos360 extension to override"
 UNITS = {"latency": "ms", "jitter": "ms", "timeout": "ms", "delay": "ms", "rate": "KB/s", "bytes": "bytes"}

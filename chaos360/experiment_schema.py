@@ -19,8 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from chaos360.problems import shown
 from chaos360.schemas import MODULES, REGISTRY, Provider
+from kernel.problems import shown
 
 PACKAGES = ("actions.", "probes.", "chaos360.")
 CONTROL_MODULE = "chaos360.control"

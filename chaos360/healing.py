@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from chaos360.errors import Chaos360Error, UsageError
-from chaos360.history import read_events
-from chaos360.interrupts import shielded
-from chaos360.inventory import Inventory
-from chaos360.inventory import load as load_inventory
-from chaos360.ledger import HealReport, Ledger
-from chaos360.progress import Progress
-from chaos360.target import Target
+from kernel.errors import Chaos360Error, UsageError
+from kernel.interrupts import shielded
+from kernel.inventory import Inventory
+from kernel.inventory import load as load_inventory
+from kernel.ledger import HealReport, Ledger
+from kernel.progress import Progress
+from kernel.record import read_events
+from kernel.target import Target
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TextIO
 
-from chaos360.history import Event, JsonlTail, Request, event_from_dict, request_from_dict
+from kernel.record import Event, JsonlTail, Request, event_from_dict, request_from_dict
 from probes import traffic
 
 TICK_S = 0.5

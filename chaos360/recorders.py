@@ -13,48 +13,14 @@ from typing import Any
 import docker
 import redis
 
-from chaos360.history import EventLog
-from chaos360.inventory import Inventory
-from chaos360.ledger import Ledger
+from kernel.inventory import Inventory
+from kernel.ledger import Ledger
+from kernel.record import EventLog
+from kernel.recorder import Recorder
 
 READY_INTERVAL_S = 0.5
 READY_TIMEOUT_S = 1.5  # above the app's own check deadline (AGENT360_READY_TIMEOUT), like the LB's `timeout check`
 CONTAINER_ACTIONS = {"die", "start", "restart", "pause", "unpause", "stop", "kill", "oom"}
-
-
-class Recorder:
-    """A daemon thread that runs `loop(stop_event)` until stopped; stopping twice is harmless.
-
-    `cancel` unblocks a loop that waits on a stream rather than on the stop event.
-    """
-
-    def __init__(self, name: str, loop: Callable[[threading.Event], None],
-                 cancel: Callable[[], None] | None = None) -> None:
-        self._stop = threading.Event()
-        self._cancel = cancel
-        self._thread = threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
-
-    def start(self) -> Recorder:
-        self._thread.start()
-        return self
-
-    def signal_stop(self) -> None:
-        self._stop.set()
-        if self._cancel is not None:
-            self._cancel()
-
-    def stop(self, timeout_s: float = 3.0) -> None:
-        self.signal_stop()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
-
-
-def stop_all(recorders: list[Recorder]) -> None:
-    """Signal every recorder first, so that their last waits overlap."""
-    for recorder in recorders:
-        recorder.signal_stop()
-    for recorder in recorders:
-        recorder.stop()
 
 
 def _sentinel_loop(log: EventLog, name: str, port: int) -> Callable[[threading.Event], None]:

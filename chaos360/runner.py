@@ -8,41 +8,19 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from chaos360 import interrupts, live, redact
-from chaos360 import run as runs
+from chaos360 import live
 from chaos360.healing import refuse_unhealed
-from chaos360.history import read_events
-from chaos360.runlock import run_lock
-from chaos360.verdict import Verdict
+from kernel import interrupts, redact
+from kernel import run as runs
+from kernel.outcome import Outcome, outcome_of, write_outcome
+from kernel.runlock import run_lock
+from kernel.verdict import Verdict
 
 ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one experiment run came to: a verdict, the reasons, and where its record lies."""
-
-    experiment: str
-    verdict: Verdict
-    reasons: tuple[str, ...]
-    run_dir: Path
-    wall_s: float
-    status: str
-    judgements: tuple[dict[str, Any], ...] = field(default_factory=tuple)
-
-    @property
-    def harness_error(self) -> bool:
-        """The run did not complete for a reason of its own (an action failed), not an objective."""
-        return self.verdict is Verdict.UNKNOWN and self.status != "completed"
-
-    @property
-    def summary(self) -> str:
-        return f"{self.experiment}: {self.verdict.value.upper()} ({self.wall_s:.0f}s) " + "; ".join(self.reasons)
 
 
 def load(path: Path, lab_id: str | None = None) -> dict[str, Any]:
@@ -50,61 +28,6 @@ def load(path: Path, lab_id: str | None = None) -> dict[str, Any]:
     from chaos360.validation import check_file
 
     return check_file(path, lab_id)
-
-
-def _probe_outputs(journal: dict[str, Any], phase: str) -> list[dict[str, Any]]:
-    state = (journal.get("steady_states") or {}).get(phase) or {}
-    return [p for p in state.get("probes", []) if isinstance(p, dict)]
-
-
-def _judgements(journal: dict[str, Any]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    after = _probe_outputs(journal, "after")
-    for probe in after if after else list(journal.get("run") or []):
-        output = probe.get("output")
-        if isinstance(output, dict):
-            found.extend(j for j in output.get("judgements", []) if isinstance(j, dict))
-            if "verdict" in output and "name" in output:
-                found.append(output)
-    return found
-
-
-def _failed_probes(journal: dict[str, Any]) -> list[str]:
-    reasons = []
-    for phase in ("before", "after"):
-        for probe in _probe_outputs(journal, phase):
-            output = probe.get("output")
-            undecided = isinstance(output, dict) and output.get("verdict") == Verdict.UNKNOWN.value
-            if not probe.get("tolerance_met", True) and not undecided:
-                name = probe.get("activity", {}).get("name", "?")
-                reasons.append(f"steady state {phase}: {name} not met ({json.dumps(probe.get('output'))[:200]})")
-    return reasons
-
-
-def _activity_errors(journal: dict[str, Any]) -> list[str]:
-    errors = []
-    for activity in journal.get("run") or []:
-        text = "".join(activity.get("exception") or []) if activity.get("status") == "failed" else ""
-        if text.strip():
-            errors.append(f"{activity.get('activity', {}).get('name', '?')}: {text.strip().splitlines()[-1]}")
-    return errors
-
-
-def verdict_of(journal: dict[str, Any]) -> tuple[Verdict, list[str], list[dict[str, Any]]]:
-    """PASS only when the steady state held before and after and no judgement failed or is unknown."""
-    judgements = _judgements(journal)
-    failed = [j["message"] for j in judgements if j.get("verdict") == Verdict.FAIL.value]
-    unknown = [j["message"] for j in judgements if j.get("verdict") == Verdict.UNKNOWN.value]
-    status = str(journal.get("status"))
-    if failed or _failed_probes(journal):
-        return Verdict.FAIL, failed + _failed_probes(journal), judgements
-    if status != "completed":
-        return Verdict.UNKNOWN, [f"run {status}", *_activity_errors(journal)], judgements
-    if unknown:
-        return Verdict.UNKNOWN, unknown, judgements
-    if journal.get("deviated"):
-        return Verdict.FAIL, ["steady state deviated"], judgements
-    return Verdict.PASS, [j["message"] for j in judgements], judgements
 
 
 def run_file(path: Path, lab_id: str) -> Outcome:
@@ -128,20 +51,12 @@ def run_file(path: Path, lab_id: str) -> Outcome:
             os.environ.pop(runs.RUN_DIR_ENV, None)
     wall = time.monotonic() - started
     (run_dir / "journal.json").write_text(redact.text(json.dumps(journal, indent=1, default=str)))
-    outcome = _outcome(path.stem, run_dir, wall, journal)
+    outcome = outcome_of(path.stem, run_dir, wall, journal)
+    write_outcome(outcome)
     _record(outcome)
     if outcome.status == "interrupted" and outcome.verdict is not Verdict.ABORTED:
         raise interrupts.Interrupted(interrupts.received() or "interrupt", run_dir=run_dir)
     return outcome
-
-
-def _outcome(experiment: str, run_dir: Path, wall: float, journal: dict[str, Any]) -> Outcome:
-    status = str(journal.get("status"))
-    aborted = _abort_reason(run_dir)
-    if aborted is not None:
-        return Outcome(experiment, Verdict.ABORTED, (aborted,), run_dir, wall, status)
-    verdict, reasons, judgements = verdict_of(journal)
-    return Outcome(experiment, verdict, tuple(reasons), run_dir, wall, status, tuple(judgements))
 
 
 def _record(outcome: Outcome) -> None:
@@ -167,11 +82,3 @@ def _our_signal_handlers() -> Iterator[None]:
     """
     with mock.patch("chaoslib.run.exit_signals", contextlib.nullcontext):
         yield
-
-
-def _abort_reason(run_dir: Path) -> str | None:
-    for event in read_events(run_dir / "events.jsonl", missing_ok=True):
-        if event.kind == "run.aborted":
-            return (f"aborted: {event.get('condition')} (measured {event.get('measured'):.3g}, limit "
-                    f"{event.get('limit'):.3g}): {event.get('detail')}")
-    return None

@@ -23,9 +23,9 @@ from pydantic import (
 from actions.links import LINKS
 from actions.redis import MODES
 from actions.selection import ROLES
-from chaos360.objectives import load_objectives
-from chaos360.problems import Invalid, field_path, from_validation, shown
-from chaos360.target import TOXIC_ATTRIBUTES, ToxicSpec
+from kernel.objectives import load_objectives
+from kernel.problems import Invalid, field_path, from_validation, shown
+from kernel.target import TOXIC_ATTRIBUTES, ToxicSpec
 from loadtests.controller import MAX_DURATION_S, MAX_USERS
 from probes.checks import CHECK_NAMES
 

@@ -1,6 +1,6 @@
 """Validate an experiment before its first fault: the first problem is one line naming the file and the field.
 
-In order, so that static problems win: the file itself (chaos360.experiment_file), the document's shape and its
+In order, so that static problems win: the file itself (kernel.experiment_file), the document's shape and its
 providers (chaos360.experiment_schema), each call's arguments (chaos360.schemas), the chaos360 extension, Chaos
 Toolkit's own validation; then, given a lab, roles, zones and selectors against its inventory and the blast radius;
 last, whether the lab answers.
@@ -25,15 +25,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from actions.selection import blast_radius
-from chaos360 import inventory as inventories
-from chaos360 import reachability
 from chaos360.effects import OVERRIDE_HINT, Call, Effect, Lab, effect_of
-from chaos360.errors import UsageError
-from chaos360.experiment_file import read_experiment
 from chaos360.experiment_schema import Chaos360Extension, Experiment
-from chaos360.inventory import Inventory
-from chaos360.problems import Invalid, field_path, from_validation, kind_of
-from chaos360.stop_conditions import EXTENSION, conditions_for
+from kernel import inventory as inventories
+from kernel import reachability
+from kernel.errors import UsageError
+from kernel.experiment_file import read_experiment
+from kernel.inventory import Inventory
+from kernel.problems import Invalid, field_path, from_validation, kind_of
+from probes.stop_conditions import EXTENSION, conditions_for
 
 Reachable = Callable[[Inventory], str | None]
 ROLLBACK_KINDS = ("restore", "probe")

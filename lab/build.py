@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chaos360.errors import UsageError
-from chaos360.progress import Progress
+from kernel.errors import UsageError
+from kernel.progress import Progress
 
 IMAGES_DIR = Path(__file__).parent / "images"
 AGENT360_DIR = Path(__file__).parent.parent / "agent360"

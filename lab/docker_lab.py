@@ -14,10 +14,10 @@ import redis
 from docker.models.containers import Container
 from docker.types import IPAMConfig, IPAMPool
 
-from chaos360 import inventory as inventory_store
-from chaos360.errors import LabError, UsageError
-from chaos360.inventory import Inventory, InventoryInstance
-from chaos360.progress import Progress
+from kernel import inventory as inventory_store
+from kernel.errors import LabError, UsageError
+from kernel.inventory import Inventory, InventoryInstance
+from kernel.progress import Progress
 from lab import build, schema
 from lab.containers import LABEL_CONFIG, LABEL_LAB, ContainerSpec, build_container, container_spec
 from lab.readiness import run_checks, sentinel_view, wait_until

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from chaos360.errors import LabError
-from chaos360.inventory import Inventory
+from kernel.errors import LabError
+from kernel.inventory import Inventory
 
 BACKEND = "agent360"
 STATES = ("ready", "drain", "maint")

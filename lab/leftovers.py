@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker
 
-from chaos360.inventory import Inventory
-from chaos360.ledger import Ledger
+from kernel.inventory import Inventory
+from kernel.ledger import Ledger
 from lab.containers import LABEL_LAB
 from lab.target import DockerLabTarget
 from loadtests.processes import find_load_processes

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import docker
 import redis
 
-from chaos360.errors import LabError
-from chaos360.inventory import Inventory
-from chaos360.progress import Progress
+from kernel.errors import LabError
+from kernel.inventory import Inventory
+from kernel.progress import Progress
 from lab.configs import FAIL_OPEN_SUFFIX, MASTER_NAME
 
 HTTP_TIMEOUT_S = 2.0
@@ -79,6 +79,21 @@ def sentinel_view(host_port: int) -> dict[str, str | int]:
         }
     finally:
         client.close()
+
+
+def current_master(inventory: Inventory) -> str:
+    """The master most Sentinels name, as an inventory instance name."""
+    votes: dict[str, int] = {}
+    for sentinel in inventory.by_role("sentinel"):
+        try:
+            address = str(sentinel_view(sentinel.host_ports["sentinel"])["master"])
+        except Exception:
+            continue
+        votes[address] = votes.get(address, 0) + 1
+    if not votes:
+        raise LabError("no Sentinel answers; cannot tell the Redis master")
+    ip = max(votes, key=lambda a: votes[a]).split(":")[0]
+    return next(i.name for i in inventory.by_role("redis") if i.ip == ip)
 
 
 def check_sentinels(inventory: Inventory) -> Check:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from agent360.schema import ensure_schema
-from chaos360.cassandra_access import host_cluster
-from chaos360.inventory import Inventory
-from chaos360.progress import Progress
+from kernel.cassandra_access import host_cluster
+from kernel.inventory import Inventory
+from kernel.progress import Progress
 from lab.readiness import check_cassandra, wait_until
 
 CASSANDRA_READY_TIMEOUT_S = 180

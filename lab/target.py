@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 from docker.models.containers import Container
 
-from chaos360.errors import LabError, UsageError
-from chaos360.inventory import Inventory, InventoryInstance
-from chaos360.ledger import Undo
-from chaos360.target import ToxicSpec
+from kernel.errors import LabError, UsageError
+from kernel.inventory import Inventory, InventoryInstance
+from kernel.ledger import Undo
+from kernel.target import ToxicSpec
 from lab import haproxy_admin
 from lab.containers import LABEL_LAB
 from lab.docker_lab import remove_container

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import docker.errors
 
-from chaos360.errors import UsageError
-from chaos360.inventory import Inventory
+from kernel.errors import UsageError
+from kernel.inventory import Inventory
 from lab import configs
 from lab.containers import ContainerSpec, build_container
 from lab.docker_lab import docker_client, network_name, remove_container

@@ -20,8 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from chaos360.errors import Chaos360Error
-from chaos360.redact import is_secret_name
+from kernel.errors import Chaos360Error
+from kernel.redact import is_secret_name
 from loadtests.journal import REQUESTS_FILE_ENV
 from loadtests.processes import MARKER_ENV, find_load_processes, kill_load_processes
 

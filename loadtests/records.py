@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from chaos360.history import Request, RequestKind, complete_lines, read_appended, request_from_dict
+from kernel.record import Request, RequestKind, complete_lines, read_appended, request_from_dict
 
 Kind = RequestKind
 # Errors after which a create may or may not have been applied; only a 2xx answer acknowledges a write.

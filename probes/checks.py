@@ -7,12 +7,12 @@ import time
 import uuid
 from typing import Any
 
-from chaos360 import redact, smoke
-from chaos360.errors import LabError
-from chaos360.history import Event, read_events, read_requests, ready_samples
-from chaos360.objectives import Objectives, load_objectives
-from chaos360.run import Run, current_run
-from chaos360.verdict import Judgement, Verdict, combine, compare, format_value
+from kernel import redact, service_client
+from kernel.errors import LabError
+from kernel.objectives import Objectives, load_objectives
+from kernel.record import Event, read_events, read_requests, ready_samples
+from kernel.run import Run, current_run
+from kernel.verdict import Judgement, Verdict, combine, compare, format_value
 from lab.readiness import SERVING_CHECKS, run_checks
 from loadtests.payloads import payload_matches
 from probes import cut_off, integrity, prometheus, sentinel_events, traffic
@@ -37,8 +37,8 @@ def burst_within_objective(requests: int = 30, configuration: dict[str, Any] | N
     run = current_run(configuration)
     base = run.inventory.host_url("lb")
     agent = f"steady-{uuid.uuid4().hex[:8]}"
-    outcomes = [smoke.create_task(base, agent, f"s{n}") for n in range(max(1, requests // 2))]
-    outcomes += [smoke.read_task(base, agent, f"s{n}") for n in range(max(1, requests // 2))]
+    outcomes = [service_client.create_task(base, agent, f"s{n}") for n in range(max(1, requests // 2))]
+    outcomes += [service_client.read_task(base, agent, f"s{n}") for n in range(max(1, requests // 2))]
     failed = sum(not o.ok for o in outcomes)
     objectives = load_objectives()
     measured = failed / len(outcomes)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chaos360.history import Event
-from chaos360.verdict import Judgement, Verdict
+from kernel.record import Event
+from kernel.verdict import Judgement, Verdict
 
 NAME = "cut-off replicas leave the balancer"
 # The heal event is logged once every undo is applied: a replica ready within this slack before it came back with

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from chaos360.verdict import Judgement, Verdict
+from kernel.verdict import Judgement, Verdict
 
 WriteKey = tuple[str, str]  # (agent_id, task_id)
 

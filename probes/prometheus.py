@@ -11,7 +11,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from chaos360.errors import LabError
+from kernel.errors import LabError
 
 TIMEOUT_S = 3.0
 # "or vector(0)": a service that never answered 5xx has no such series at all, which is a ratio of 0, not unknown.

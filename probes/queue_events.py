@@ -8,10 +8,10 @@ from typing import cast
 
 import redis
 
-from actions.redis import current_master
 from agent360.redis_store import STREAM
-from chaos360.errors import LabError
-from chaos360.inventory import Inventory
+from kernel.errors import LabError
+from kernel.inventory import Inventory
+from lab.readiness import current_master
 
 PAGE = 10_000
 TIMEOUT_S = 5.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chaos360.history import Event
+from kernel.record import Event
 
 Address = tuple[str, int]
 INSTANCE_TYPES = ("master", "slave", "replica", "sentinel")

@@ -10,9 +10,9 @@ from cassandra import DriverException
 from cassandra.cluster import NoHostAvailable
 from cassandra.concurrent import execute_concurrent_with_args
 
-from chaos360.cassandra_access import host_cluster
-from chaos360.errors import LabError
-from chaos360.inventory import Inventory
+from kernel.cassandra_access import host_cluster
+from kernel.errors import LabError
+from kernel.inventory import Inventory
 
 SELECT_AGENT = "SELECT task_id, payload FROM agent360.tasks WHERE agent_id = ?"
 READ_TIMEOUT_S = 10.0

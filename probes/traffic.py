@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from chaos360.objectives import Objectives, StopConditions
-from chaos360.verdict import Judgement, Verdict, compare
+from kernel.objectives import Objectives, StopConditions
+from kernel.verdict import Judgement, Verdict, compare
 
 HARNESS_ARTIFACT_ERRORS: frozenset[str] = frozenset({"cancelled"})
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from chaos360.errors import ExitCode, UsageError
+from kernel.errors import ExitCode, UsageError
 from reports import history
 from reports.model import RUN_FILES, is_run_dir
 from reports.run_report import render_run

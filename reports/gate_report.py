@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chaos360 import redact
-from chaos360.runner import Outcome
-from chaos360.verdict import Verdict
+from kernel import redact
+from kernel.outcome import Outcome
+from kernel.verdict import Verdict
 from reports.html import Html, esc, page, percent, seconds, table, verdict_badge
 from reports.model import WORST_WINDOW_S, is_run_dir, load_run
 from reports.run_report import render_run

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chaos360 import redact
+from kernel import redact
 from reports import svg
 from reports.gate_report import GateRow
 from reports.html import Html, esc, page, percent, seconds, table, verdict_badge

@@ -10,10 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chaos360.errors import UsageError
-from chaos360.history import Event, HistoryError, Request, read_events, read_requests
-from chaos360.runner import verdict_of
-from chaos360.verdict import Verdict
+from kernel.errors import UsageError
+from kernel.outcome import read_outcome, verdict_of
+from kernel.record import Event, HistoryError, Request, read_events, read_requests
+from kernel.verdict import Verdict
 from probes import sentinel_events, traffic
 from reports import timeline
 from reports.timeline import Timeline
@@ -106,6 +106,10 @@ def _json_file(path: Path, missing: list[str], consequence: str) -> dict[str, An
 
 
 def _verdict(run_dir: Path, journal: dict[str, Any] | None) -> tuple[Verdict, list[str], list[dict[str, Any]]]:
+    """As the runner decided it (outcome.json); worked out from the journal only for a run older than that file."""
+    outcome = read_outcome(run_dir)
+    if outcome is not None:
+        return outcome.verdict, list(outcome.reasons), list(outcome.judgements)
     if journal is not None:
         return verdict_of(journal)
     saved = _json_file(run_dir / "judgements.json", [], "") or {}
@@ -161,6 +165,7 @@ def load_run(run_dir: Path) -> RunReport:
     requests = _read(read_requests, run_dir / "requests.jsonl", missing, "no traffic recorded, the charts are empty")
     journal = _json_file(run_dir / "journal.json", missing, "the run did not finish, so its verdict is unknown")
     verdict, reasons, judgements = _verdict(run_dir, journal)
+    aborted_already = verdict is Verdict.ABORTED
     t0 = timeline.origin(events, requests)
     span = timeline.build(events, requests, t0 if t0 is not None else 0.0)
     aborted = _abort(events, t0 or 0.0)
@@ -169,7 +174,7 @@ def load_run(run_dir: Path) -> RunReport:
         run_dir=run_dir, experiment=_experiment(run_dir, events, journal),
         started_at=t0 if t0 is not None else _journal_start(journal), wall_s=_wall_s(events, journal, span),
         verdict=Verdict.ABORTED if aborted else verdict, aborted=aborted,
-        reasons=tuple(([f"aborted: {aborted.text}"] if aborted else []) + reasons),
+        reasons=tuple(([f"aborted: {aborted.text}"] if aborted and not aborted_already else []) + reasons),
         judgements=tuple(judgements), timeline=span, requests=len(counted), failed=sum(not r.ok for r in counted),
         worst_error_rate=worst_error_rate(events, requests), failover_s=sentinel_events.failover_time(events),
         missing=tuple(missing),

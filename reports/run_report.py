@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from chaos360 import redact
-from chaos360.verdict import format_value
+from kernel import redact
+from kernel.verdict import format_value
 from reports import svg
 from reports.html import Html, esc, page, percent, seconds, table, verdict_badge
 from reports.model import WORST_WINDOW_S, RunReport, load_run

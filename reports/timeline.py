@@ -1,6 +1,6 @@
 """What happened when in one run, in seconds since its start: traffic per second, fault windows, recovery, events.
 
-Plain data built from the typed readers of chaos360.history; every statistic comes from probes.traffic, so the
+Plain data built from the typed readers of kernel.record; every statistic comes from probes.traffic, so the
 charts count requests exactly as the verdict does.
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chaos360.errors import UsageError
-from chaos360.history import Event, Request, ready_samples
-from chaos360.objectives import load_objectives
+from kernel.errors import UsageError
+from kernel.objectives import load_objectives
+from kernel.record import Event, Request, ready_samples
 from probes import sentinel_events, traffic
 
 BUCKET_S = 1.0

@@ -188,7 +188,7 @@ DOCUMENT_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
                                                           "func": "select"}), "method[1].provider.module"),
     ("cli-main", _set(("method", 1, "provider"), {"type": "python", "module": "chaos360.cli", "func": "main",
                                                   "arguments": {"argv": ["lab", "down"]}}), "provider.module"),
-    ("ledger-module", _set(("method", 1, "provider"), {"type": "python", "module": "chaos360.ledger",
+    ("ledger-module", _set(("method", 1, "provider"), {"type": "python", "module": "kernel.ledger",
                                                        "func": "Ledger"}), "method[1].provider.module"),
     ("empty-module", _set(("method", 1, "provider", "module"), ""), "method[1].provider.module"),
     ("unicode-func", _set(("method", 1, "provider", "func"), "kill_\u0456nstances"), "method[1].provider.func"),

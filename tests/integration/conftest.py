@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.inventory import Inventory
-from chaos360.progress import Progress
+from kernel.inventory import Inventory
+from kernel.progress import Progress
 from lab import docker_lab
 from lab.readiness import run_checks, wait_until
 from lab.target import DockerLabTarget

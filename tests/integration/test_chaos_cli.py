@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.ledger import Ledger
+from kernel.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS = str(Path(sys.executable).parent / "chaos")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.inventory import Inventory
+from kernel.inventory import Inventory
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,10 +5,9 @@ import uuid
 
 import pytest
 
-from actions.redis import current_master
-from chaos360 import smoke
-from chaos360.inventory import Inventory
-from lab.readiness import check_cassandra, haproxy_backends, run_checks
+from kernel import service_client
+from kernel.inventory import Inventory
+from lab.readiness import check_cassandra, current_master, haproxy_backends, run_checks
 from lab.target import DockerLabTarget
 
 pytestmark = pytest.mark.integration
@@ -31,7 +30,7 @@ def test_lab_is_ready_with_every_part(lab: Inventory):
 
 
 def test_200_tasks_created_through_haproxy_are_all_read_back(lab: Inventory, base_url: str):
-    result = smoke.run(base_url, tasks=200)
+    result = service_client.run(base_url, tasks=200)
     assert result.failures == ()
     assert (result.created, result.read_back) == (200, 200)
 
@@ -42,7 +41,7 @@ def test_crashed_app_restarts_and_the_service_keeps_serving(
     restarts_before = target.restart_count("app-b")
     target.kill("app-b")
     agent = f"crash-{uuid.uuid4().hex[:6]}"
-    outcomes = [smoke.create_task(base_url, agent, f"t{n}") for n in range(60)]
+    outcomes = [service_client.create_task(base_url, agent, f"t{n}") for n in range(60)]
     target.wait_restarted("app-b", restarts_before, timeout_s=60)
     served = sum(1 for o in outcomes if o.status == 201)
     assert target.restart_count("app-b") == restarts_before + 1
@@ -58,7 +57,7 @@ def test_local_quorum_writes_and_reads_survive_one_cassandra_node_stopped(
     assert not target.is_running("cassandra-c")
     down = _poll(lambda: "2/3" in check_cassandra(lab).detail, timeout_s=60)
     assert down, check_cassandra(lab).detail
-    result = smoke.run(base_url, tasks=50)
+    result = service_client.run(base_url, tasks=50)
     assert result.failures == ()
     assert result.read_back == 50
 
@@ -76,10 +75,10 @@ def test_sentinels_promote_a_replica_and_writes_resume_after_the_master_stops(
     agent = f"failover-{uuid.uuid4().hex[:6]}"
 
     def write_ok() -> bool:
-        return smoke.create_task(base_url, agent, uuid.uuid4().hex).status == 201
+        return service_client.create_task(base_url, agent, uuid.uuid4().hex).status == 201
 
     assert _poll(write_ok, timeout_s=window_s + 10, interval_s=0.1)
     writes_back_after_s = time.monotonic() - stopped_at
     assert writes_back_after_s <= window_s + 2.0, f"writes resumed {writes_back_after_s:.1f}s after the stop"
-    burst = [smoke.create_task(base_url, agent, f"after-{n}") for n in range(20)]
+    burst = [service_client.create_task(base_url, agent, f"after-{n}") for n in range(20)]
     assert all(o.status == 201 for o in burst), [o.status for o in burst]

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from chaos360.inventory import Inventory
-from chaos360.smoke import run as smoke_run
+from kernel.inventory import Inventory
+from kernel.service_client import run as smoke_run
 from lab.target import DockerLabTarget
 from probes import prometheus
 

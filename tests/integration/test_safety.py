@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos360.inventory import Inventory
-from chaos360.ledger import Ledger
-from chaos360.progress import Progress
+from kernel.inventory import Inventory
+from kernel.ledger import Ledger
+from kernel.progress import Progress
 from lab import docker_lab
 from lab.leftovers import find_leftovers, network_leftovers
 from lab.readiness import run_checks

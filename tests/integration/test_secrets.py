@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos360.inventory import Inventory
+from kernel.inventory import Inventory
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,13 +9,13 @@ import uuid
 import pytest
 import redis
 
-from actions.redis import current_master
 from agent360.tasks import cache_key
-from chaos360 import smoke
-from chaos360.cassandra_access import host_cluster
-from chaos360.errors import LabError
-from chaos360.inventory import Inventory
-from chaos360.verdict import Verdict
+from kernel import service_client
+from kernel.cassandra_access import host_cluster
+from kernel.errors import LabError
+from kernel.inventory import Inventory
+from kernel.verdict import Verdict
+from lab.readiness import current_master
 from lab.target import DockerLabTarget
 from loadtests.payloads import payload_matches, task_payload
 from probes.integrity import judge_lost_writes
@@ -26,7 +26,8 @@ pytestmark = pytest.mark.integration
 
 def _create(base_url: str, agent: str, task: str) -> None:
     payload = task_payload(agent, task)
-    outcome = smoke.request("POST", f"{base_url}/v1/agents/{agent}/tasks", {"task_id": task, "payload": payload})
+    outcome = service_client.request("POST", f"{base_url}/v1/agents/{agent}/tasks",
+                                     {"task_id": task, "payload": payload})
     assert outcome.status == 201, outcome
 
 
@@ -53,7 +54,8 @@ def test_a_cached_only_task_is_lost_and_an_overwritten_one_changed_though_the_ap
     _cache_only(lab, agent, "cached-only")
     _overwrite_payload(lab, agent, "overwritten")
 
-    assert all(smoke.read_task(base_url, agent, t).status == 200 for t in ("kept", "overwritten", "cached-only"))
+    served = [service_client.read_task(base_url, agent, t).status for t in ("kept", "overwritten", "cached-only")]
+    assert served == [200, 200, 200]
     stored = stored_tasks(lab, [agent])
     assert set(stored) == {(agent, "kept"), (agent, "overwritten")}
     assert payload_matches(agent, "kept", stored[(agent, "kept")])

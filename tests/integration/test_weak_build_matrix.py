@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.inventory import Inventory
-from chaos360.progress import Progress
 from chaos360.runner import run_file
-from chaos360.verdict import Verdict
+from kernel.inventory import Inventory
+from kernel.progress import Progress
+from kernel.verdict import Verdict
 from lab import docker_lab
 from lab.topology import LabSettings
 

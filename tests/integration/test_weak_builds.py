@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from actions.redis import current_master
-from chaos360 import smoke
-from chaos360.inventory import Inventory
+from kernel import service_client
+from kernel.inventory import Inventory
+from lab.readiness import current_master
 from lab.target import DockerLabTarget
 from lab.topology import REDIS_PROXY_PORT
 from lab.variants import variant_app
@@ -21,14 +21,14 @@ UNREACHABLE_CASSANDRA = {
 
 
 def _ready_status(base_url: str) -> int:
-    return smoke.request("GET", f"{base_url}/ready").status
+    return service_client.request("GET", f"{base_url}/ready").status
 
 
 def _wait_status(base_url: str, path: str, wanted: int, timeout_s: float = 30) -> int:
     deadline = time.monotonic() + timeout_s
     status = 0
     while time.monotonic() < deadline:
-        status = smoke.request("GET", f"{base_url}{path}").status
+        status = service_client.request("GET", f"{base_url}{path}").status
         if status == wanted:
             return status
         time.sleep(0.3)
@@ -50,7 +50,7 @@ def _wait_create_succeeds(base_url: str, agent: str, timeout_s: float = 15) -> N
 
 
 def _create(base_url: str, agent: str) -> int:
-    return smoke.create_task(base_url, agent, uuid.uuid4().hex).status
+    return service_client.create_task(base_url, agent, uuid.uuid4().hex).status
 
 
 def test_ready_checks_none_reports_ready_while_cassandra_is_unreachable(lab: Inventory):
@@ -137,7 +137,7 @@ def _ready_answers_during_failover(lab: Inventory, target: DockerLabTarget, urls
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (switched_at is None or time.monotonic() < switched_at + 2):
         for name, url in urls.items():
-            response = smoke.request("GET", f"{url}/ready")
+            response = service_client.request("GET", f"{url}/ready")
             answers[name].append((response.status, response.body))
         if switched_at is None and current_master(lab) != old_master:
             switched_at = time.monotonic()
@@ -161,6 +161,6 @@ def test_a_redis_outage_longer_than_the_grace_makes_the_replica_unready(lab: Inv
     no_sentinel = {"AGENT360_SENTINELS": "172.28.36.250:26379", "AGENT360_READY_REDIS_GRACE": "1"}
     with variant_app(lab, 0, no_sentinel) as replica:
         _wait_cassandra_serves(replica)
-        first = smoke.request("GET", f"{replica}/ready")
+        first = service_client.request("GET", f"{replica}/ready")
         assert _wait_status(replica, "/ready", 503, timeout_s=10) == 503
     assert first.status == 200 and "within grace 1s" in str(first.body), first

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from chaos360.history import Event
-from chaos360.ledger import Ledger, Undo
 from chaos360.recorders import faulted_apps
-from chaos360.verdict import Verdict
+from kernel.ledger import Ledger, Undo
+from kernel.record import Event
+from kernel.verdict import Verdict
 from lab.docker_lab import to_inventory
 from lab.topology import LabSettings, plan
 from probes.cut_off import judge_cut_off_unready

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
-from chaos360 import reachability
 from chaos360.dry_run import dry_run, plan
 from chaos360.effects import Lab, effect_of
-from chaos360.errors import UsageError
-from chaos360.inventory import Inventory
 from chaos360.validation import parse
+from kernel import reachability
+from kernel.errors import UsageError
+from kernel.inventory import Inventory
 from tests.hostile_corpus import FIXTURE_INVENTORY, LAB_ID, REPO, action, base, sandbox_inventory
 
 INVENTORY = Inventory.model_validate(json.loads(FIXTURE_INVENTORY.read_text()))

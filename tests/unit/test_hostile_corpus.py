@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from chaos360 import cli, reachability, runner
-from chaos360.errors import ExitCode
-from chaos360.problems import shown_path
+from chaos360 import cli, runner
+from kernel import reachability
+from kernel.errors import ExitCode
+from kernel.problems import shown_path
 from tests.hostile_corpus import CASES, LAB_ID, Case, sandbox_inventory
 
 CLI = str(Path(sys.executable).parent / "chaos360")

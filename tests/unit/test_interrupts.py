@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chaos360 import interrupts
+from kernel import interrupts
 
 
 @pytest.fixture(autouse=True)

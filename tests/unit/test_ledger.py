@@ -1,7 +1,7 @@
 import pytest
 
-from chaos360.errors import UsageError
-from chaos360.ledger import Ledger, Undo
+from kernel.errors import UsageError
+from kernel.ledger import Ledger, Undo
 
 
 def test_heal_undoes_newest_first_and_empties_the_ledger(tmp_path):

@@ -8,8 +8,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from chaos360.history import Event, EventLog, Request
 from chaos360.live import LiveView, Mode, phase_of, rates
+from kernel.record import Event, EventLog, Request
 
 
 class _Terminal(io.StringIO):

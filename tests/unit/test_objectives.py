@@ -4,8 +4,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from chaos360.errors import ExitCode, UsageError
-from chaos360.objectives import DEFAULT_PATH, Objectives, load_objectives, parse_objectives
+from kernel.errors import ExitCode, UsageError
+from kernel.objectives import DEFAULT_PATH, Objectives, load_objectives, parse_objectives
 
 GUIDE_FAULTS = {
     "app-replica-kill", "zone-partition", "redis-master-failover", "cassandra-node-loss", "datastore-latency",

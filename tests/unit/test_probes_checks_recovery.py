@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.objectives import load_objectives
-from chaos360.run import Run
-from chaos360.verdict import Verdict
+from kernel.objectives import load_objectives
+from kernel.run import Run
+from kernel.verdict import Verdict
 from probes.checks import _judge_recovery
 
 T0 = 1_800_000_000.0
@@ -76,7 +76,7 @@ def test_server_errors_judge_the_ratio_and_the_alert(tmp_path: Path, monkeypatch
 
 
 def test_the_live_verdict_records_what_recovery_was_measured_from(tmp_path: Path) -> None:
-    from chaos360.run import end_run, start_run
+    from kernel.run import end_run, start_run
     from probes.checks import wait_for_recovery
 
     _run(tmp_path, closing_heal_at=T0 + 16.1, data_until=T0 + 17.5)

@@ -1,4 +1,4 @@
-"""chaos360.history: the record the probes judge (requests.jsonl, events.jsonl)."""
+"""kernel.record: the record the probes judge (requests.jsonl, events.jsonl)."""
 
 import json
 import threading
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.errors import UsageError
-from chaos360.history import (
+from kernel.errors import UsageError
+from kernel.record import (
     Event,
     EventLog,
     HistoryError,

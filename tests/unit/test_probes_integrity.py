@@ -2,8 +2,8 @@
 
 import pytest
 
-from chaos360.history import Request
-from chaos360.verdict import Verdict
+from kernel.record import Request
+from kernel.verdict import Verdict
 from probes.integrity import (
     acknowledged_writes,
     is_acknowledged,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chaos360.history import Event
+from kernel.record import Event
 from probes.sentinel_events import failover, failover_time, master_switch, message_of, parse_line, parse_message
 
 OLD, NEW = ("172.28.36.41", 6379), ("172.28.36.42", 6379)

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from chaos360.history import ReadySample, Request
-from chaos360.objectives import load_objectives
-from chaos360.verdict import Verdict
+from kernel.objectives import load_objectives
+from kernel.record import ReadySample, Request
+from kernel.verdict import Verdict
 from probes.traffic import (
     earliest_possible_recovery,
     error_breakdown,

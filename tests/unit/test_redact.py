@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos360 import redact
-from chaos360.history import EventLog
+from kernel import redact
+from kernel.record import EventLog
 
 
 @pytest.fixture(autouse=True)

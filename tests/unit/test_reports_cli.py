@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.errors import ExitCode, UsageError
-from chaos360.verdict import Verdict
+from kernel.errors import ExitCode, UsageError
+from kernel.verdict import Verdict
 from reports import history
 from reports.cli import add_report_commands
 from reports.gate_report import GateRow

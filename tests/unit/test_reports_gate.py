@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.history import read_events, read_requests
-from chaos360.runner import Outcome
-from chaos360.verdict import Verdict
+from kernel.outcome import Outcome
+from kernel.record import read_events, read_requests
+from kernel.verdict import Verdict
 from probes import traffic
 from reports.gate_report import GateRow, render_gate, row_from_outcome, row_from_run_dir
 from tests.unit.reports_page import FIXTURE_RUN, Page

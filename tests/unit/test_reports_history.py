@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.verdict import Verdict
+from kernel.verdict import Verdict
 from reports import history
 from reports.gate_report import GateRow
 from tests.unit.reports_page import Page, series_points

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.errors import UsageError
-from chaos360.history import Event
-from chaos360.runner import verdict_of
-from chaos360.verdict import format_value
+from kernel.errors import UsageError
+from kernel.outcome import verdict_of
+from kernel.record import Event
+from kernel.verdict import format_value
 from reports.run_report import render_run
 from reports.svg import LEFT, PLOT_W
 from reports.timeline import fault_windows, recoveries

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.errors import UsageError
-from chaos360.runlock import lock_path, run_lock
+from kernel.errors import UsageError
+from kernel.runlock import lock_path, run_lock
 
 HOLD = """
 import sys, time
-from chaos360.runlock import run_lock
+from kernel.runlock import run_lock
 with run_lock("lab1", command="chaos360 run experiments/zone-partition.yaml"):
     print("held", flush=True)
     time.sleep(float(sys.argv[1]))

@@ -1,5 +1,5 @@
-from chaos360.runner import verdict_of
-from chaos360.verdict import Verdict
+from kernel.outcome import verdict_of
+from kernel.verdict import Verdict
 
 
 def _journal(status="completed", deviated=False, after_verdict="pass", judgement_verdict="pass"):

@@ -1,7 +1,7 @@
 import pytest
 
 from actions.selection import blast_radius, select
-from chaos360.errors import UsageError
+from kernel.errors import UsageError
 from lab.docker_lab import to_inventory
 from lab.topology import LabSettings, plan
 

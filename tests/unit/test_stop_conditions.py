@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from chaos360.errors import UsageError
-from chaos360.history import EventLog, JsonlTail, Request, read_events, request_from_dict
-from chaos360.objectives import load_objectives
-from chaos360.stop_conditions import conditions_for, error_rate_trip, lost_write_trip, watch
+from kernel.errors import UsageError
+from kernel.objectives import load_objectives
+from kernel.record import EventLog, JsonlTail, Request, read_events, request_from_dict
+from probes.stop_conditions import conditions_for, error_rate_trip, lost_write_trip, watch
 
 
 def _request(t: float, ok: bool = True, kind: str = "read", status: int = 200) -> Request:
@@ -87,7 +87,7 @@ def test_the_watcher_logs_the_abort_and_trips_once(tmp_path: Path) -> None:
 
 
 def test_the_blast_radius_override_is_explicit() -> None:
-    from chaos360.stop_conditions import allows_majority
+    from probes.stop_conditions import allows_majority
 
     assert allows_majority({"extensions": [{"name": "chaos360", "allow_majority": True}]})
     assert not allows_majority({"extensions": [{"name": "chaos360", "allow_majority": "yes"}]})

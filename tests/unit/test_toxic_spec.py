@@ -1,6 +1,6 @@
 import pytest
 
-from chaos360.target import ToxicSpec
+from kernel.target import ToxicSpec
 
 
 def test_a_valid_latency_toxic():

@@ -16,12 +16,12 @@ import pytest
 import yaml
 
 from chaos360 import runner
-from chaos360.errors import UsageError
-from chaos360.experiment_file import read_experiment
-from chaos360.inventory import Inventory
-from chaos360.reachability import lab_reachable
 from chaos360.schemas import CANARY_FAULTS, CHECKS, PROVIDERS, REGISTRY
 from chaos360.validation import check_file, validate
+from kernel.errors import UsageError
+from kernel.experiment_file import read_experiment
+from kernel.inventory import Inventory
+from kernel.reachability import lab_reachable
 from tests.hostile_corpus import FIXTURE_INVENTORY, REPO, action, base
 
 EXPERIMENTS = sorted(p for p in (REPO / "experiments").glob("*.yaml") if p.name != "objectives.yaml")

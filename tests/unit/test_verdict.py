@@ -1,7 +1,7 @@
 import pytest
 
-from chaos360.errors import ExitCode
-from chaos360.verdict import Judgement, Verdict, combine, compare, exit_code, format_value
+from kernel.errors import ExitCode
+from kernel.verdict import Judgement, Verdict, combine, compare, exit_code, format_value
 
 
 def _j(verdict: Verdict, name: str = "x") -> Judgement:

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from chaos360.objectives import _UniqueKeyLoader, _yaml_problem
-from chaos360.problems import Invalid
+from kernel.objectives import _UniqueKeyLoader, _yaml_problem
+from kernel.problems import Invalid
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 20_000

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from cassandra.cluster import Cluster, Session
 
 from agent360.cassandra_endpoints import build_cluster
-from chaos360.inventory import Inventory
+from kernel.inventory import Inventory
 
 
 def loopback_map(inventory: Inventory) -> dict[str, tuple[str, int]]:

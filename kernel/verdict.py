@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from chaos360.errors import ExitCode
+from kernel.errors import ExitCode
 
 
 class Verdict(StrEnum):

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, cast
 
-from chaos360 import redact
-from chaos360.errors import Chaos360Error, UsageError
+from kernel import redact
+from kernel.errors import Chaos360Error, UsageError
 
 RequestKind = Literal["create", "read", "list"]
 REQUEST_KINDS: frozenset[str] = frozenset({"create", "read", "list"})

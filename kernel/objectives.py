@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from chaos360.errors import UsageError
+from kernel.errors import UsageError
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "experiments" / "objectives.yaml"
 

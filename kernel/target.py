@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from chaos360.inventory import Inventory
-from chaos360.ledger import Undo
+from kernel.inventory import Inventory
+from kernel.ledger import Undo
 
 
 class Target(Protocol):

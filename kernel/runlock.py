@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from chaos360.errors import UsageError
-from chaos360.inventory import state_dir
+from kernel.errors import UsageError
+from kernel.inventory import state_dir
 
 _held: dict[str, tuple[IO[str], int]] = {}
 

@@ -6,17 +6,19 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from chaos360.history import EventLog
-from chaos360.inventory import Inventory
-from chaos360.inventory import load as load_inventory
-from chaos360.ledger import HealReport, Ledger, Undo
-from chaos360.objectives import StopConditions
-from chaos360.target import Target
+from kernel.errors import LabError
+from kernel.inventory import Inventory
+from kernel.inventory import load as load_inventory
+from kernel.ledger import HealReport, Ledger, Undo
+from kernel.objectives import StopConditions
+from kernel.record import EventLog
+from kernel.target import Target
 
 RUNS_DIR_ENV = "CHAOS360_RUNS_DIR"
 RUN_DIR_ENV = "CHAOS360_RUN_DIR"
@@ -50,6 +52,7 @@ class Run:
     background: list[Any] = field(default_factory=list)
     stop_conditions: StopConditions | None = None
     allow_majority: bool = False
+    target_factory: Callable[[Inventory], Target] | None = None
 
     @cached_property
     def events(self) -> EventLog:
@@ -61,9 +64,9 @@ class Run:
 
     @cached_property
     def target(self) -> Target:
-        from lab.target import DockerLabTarget
-
-        return DockerLabTarget(self.inventory)
+        if self.target_factory is None:
+            raise LabError("this run has no target: run the experiment with chaos360 (its control names the target)")
+        return self.target_factory(self.inventory)
 
     @cached_property
     def ledger(self) -> Ledger:
@@ -91,14 +94,16 @@ _current: Run | None = None
 _lock = threading.Lock()
 
 
-def start_run(experiment: str, lab_id: str | None = None, run_dir: Path | None = None) -> Run:
+def start_run(experiment: str, lab_id: str | None = None, run_dir: Path | None = None,
+              target_factory: Callable[[Inventory], Target] | None = None) -> Run:
     global _current
     with _lock:
         directory = run_dir or (Path(os.environ[RUN_DIR_ENV]) if os.environ.get(RUN_DIR_ENV) else None)
         if directory is None:
             directory = new_run_dir(experiment)
         directory.mkdir(parents=True, exist_ok=True)
-        _current = Run(directory, lab_id or os.environ.get(LAB_ID_ENV, "chaos360"), experiment)
+        _current = Run(directory, lab_id or os.environ.get(LAB_ID_ENV, "chaos360"), experiment,
+                       target_factory=target_factory)
         return _current
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from chaos360.errors import UsageError
+from kernel.errors import UsageError
 
 
 class InventoryInstance(BaseModel):

@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chaos360.errors import UsageError
-from chaos360.history import EventLog, JsonlTail, Request, request_from_dict
-from chaos360.objectives import StopConditions, load_objectives
-from chaos360.recorders import Recorder
+from kernel.errors import UsageError
+from kernel.objectives import StopConditions, load_objectives
+from kernel.record import EventLog, JsonlTail, Request, request_from_dict
+from kernel.recorder import Recorder
 from probes import traffic
 
 EXTENSION = "chaos360"

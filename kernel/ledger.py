@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from chaos360.errors import UsageError
-from chaos360.interrupts import shielded
-from chaos360.inventory import state_dir
+from kernel.errors import UsageError
+from kernel.interrupts import shielded
+from kernel.inventory import state_dir
 
 
 class Undo(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from chaos360.inventory import Inventory
+from kernel.inventory import Inventory
 
 CONNECT_TIMEOUT_S = 1.0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from chaos360.errors import UsageError
+from kernel.errors import UsageError
 
 MAX_SHOWN = 60
 MAX_LINE = 600
