@@ -59,7 +59,7 @@ def _replace(run: Run, app: str, min_serving: list[dict[str, str]]) -> float:
     during the stop would take the replica out after it had been counted back.
     """
     _drain(run, app)
-    run.record_fault("rolling-restart", Undo(op="start", args={"name": app}), instance=app)
+    run.record_fault("rolling-restart", Undo(op="start", args={"name": app}), affects=[app], instance=app)
     started = time.monotonic()
     run.target.stop(app, timeout_s=10)
     _wait_server(run, app, "DOWN")
@@ -90,9 +90,8 @@ def rolling_restart(configuration: dict[str, Any] | None = None) -> dict[str, An
         _drain(run, "surge")
         haproxy_admin.set_state(run.inventory, "surge", "maint")
     capacity = min((len(s) for s in min_serving), default=0)
-    run.events.append("fault.effect", fault="rolling-restart", replaced=durations, min_serving=capacity,
-                      serving_while_replacing=min_serving,
-                      effective=len(durations) == len(apps) and capacity >= len(apps) - policy.max_unavailable)
+    run.record_effect("rolling-restart", len(durations) == len(apps) and capacity >= len(apps) - policy.max_unavailable,
+                      replaced=durations, min_serving=capacity, serving_while_replacing=min_serving)
     return {"replaced_s": durations, "min_serving_during_update": capacity, "replicas": len(apps)}
 
 
@@ -118,7 +117,7 @@ def canary_fault(fault: str = "pause", canary_s: float = 10.0,
         time.sleep(max(0.0, canary_s - left_rotation_s))
         haproxy_admin.set_state(run.inventory, "canary", "maint")
         run.events.append("fault.heal", fault=f"canary-{fault}", action="rollback to v1")
-    run.events.append("fault.effect", fault=f"canary-{fault}", effective=True, left_rotation_s=left_rotation_s)
+    run.record_effect(f"canary-{fault}", left_rotation_s >= 0, left_rotation_s=left_rotation_s)
     return {"canary": "v2", "fault": fault, "left_rotation_s": round(left_rotation_s, 2)}
 
 

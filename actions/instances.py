@@ -17,14 +17,14 @@ def kill_instances(role: str, zone: str | None = None, count: int = 1, wait_rest
     chosen = select(run.inventory, role, zone, count, allow_majority=run.allow_majority)
     before = {i.name: run.target.restart_count(i.name) for i in chosen}
     for instance in chosen:
-        run.record_fault("kill", Undo(op="start", args={"name": instance.name}), instance=instance.name,
-                         zone=instance.zone or "")
+        run.record_fault("kill", Undo(op="start", args={"name": instance.name}), affects=[instance.name],
+                         instance=instance.name, zone=instance.zone or "")
         run.target.kill(instance.name)
     restarted = {}
     for instance in chosen:
         restarted[instance.name] = round(run.target.wait_restarted(instance.name, before[instance.name],
                                                                   wait_restart_s), 2)
-    run.events.append("fault.effect", fault="kill", restarted_after_s=restarted)
+    run.record_effect("kill", len(restarted) == len(chosen) > 0, restarted_after_s=restarted)
     return {"killed": [i.name for i in chosen], "restarted_after_s": restarted, "at": time.time()}
 
 
@@ -33,14 +33,14 @@ def _down(fault: str, undo_op: str, role: str, zone: str | None, count: int,
     run = current_run(configuration)
     chosen = select(run.inventory, role, zone, count, allow_majority=run.allow_majority)
     for instance in chosen:
-        run.record_fault(fault, Undo(op=undo_op, args={"name": instance.name}), instance=instance.name,
-                         zone=instance.zone or "")
+        run.record_fault(fault, Undo(op=undo_op, args={"name": instance.name}), affects=[instance.name],
+                         instance=instance.name, zone=instance.zone or "")
         if fault == "pause":
             run.target.pause(instance.name)
         else:
             run.target.stop(instance.name, timeout_s=0)
     effective = [i.name for i in chosen if not run.target.is_running(i.name)]
-    run.events.append("fault.effect", fault=fault, down=effective)
+    run.record_effect(fault, bool(effective), down=effective)
     return {fault: [i.name for i in chosen], "down": effective, "at": time.time()}
 
 

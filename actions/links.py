@@ -23,6 +23,12 @@ def _proxies(run: Run, link: str, zone: str | None) -> list[tuple[str, str]]:
     return [(sidecar, proxy) for sidecar in sidecars for proxy in upstreams]
 
 
+def _behind(run: Run, sidecar: str) -> list[str]:
+    """The app replicas whose datastore links go through `sidecar` (those of its zone)."""
+    zone = run.inventory.get(sidecar).zone
+    return [app.name for app in run.inventory.by_role("app") if app.zone == zone]
+
+
 def _toxic(kind: str, stream: str, toxicity: float, attributes: dict[str, int] | None) -> ToxicSpec:
     try:
         return ToxicSpec(kind, stream, float(toxicity), tuple(sorted((attributes or {}).items())))
@@ -45,7 +51,7 @@ def degrade_link(link: str, toxic: str = "latency", attributes: dict[str, int] |
         run.target.add_toxic(sidecar, proxy, spec)
         degraded.append(f"{sidecar}/{proxy}")
     present = sum(1 for sidecar, proxy in pairs if name in run.target.toxics(sidecar).get(proxy, []))
-    run.events.append("fault.effect", fault=f"toxic-{spec.kind}", link=link, proxies=degraded, present=present)
+    run.record_effect(f"toxic-{spec.kind}", present == len(pairs) > 0, link=link, proxies=degraded, present=present)
     return {"link": link, "toxic": spec.kind, "attributes": dict(spec.attributes), "proxies": degraded,
             "present": present, "at": time.time()}
 
@@ -58,13 +64,13 @@ def cut_link(link: str, zone: str | None = None, configuration: dict[str, Any] |
     cut = []
     for sidecar, proxy in pairs:
         run.record_fault("link-down", Undo(op="enable_proxy", args={"sidecar": sidecar, "proxy": proxy}),
-                         sidecar=sidecar, proxy=proxy)
+                         affects=_behind(run, sidecar), sidecar=sidecar, proxy=proxy)
         run.target.set_proxy_enabled(sidecar, proxy, False)
         cut.append(f"{sidecar}/{proxy}")
     present = sum(1 for sidecar, proxy in pairs if f"{proxy}:disabled" in run.target.toxics(sidecar))
-    cut_off = sorted(app.name for app in run.inventory.by_role("app")
-                     if app.zone in {run.inventory.get(sidecar).zone for sidecar, _ in pairs})
-    run.events.append("fault.effect", fault="link-down", link=link, proxies=cut, present=present, cut_off=cut_off)
+    cut_off = sorted({app for sidecar, _ in pairs for app in _behind(run, sidecar)})
+    run.record_effect("link-down", present == len(pairs) > 0, link=link, proxies=cut, present=present,
+                      cut_off=cut_off)
     return {"link": link, "down": cut, "present": present, "cut_off": cut_off, "at": time.time()}
 
 
@@ -88,6 +94,6 @@ def flap_link(link: str, down_s: float = 1.0, up_s: float = 2.0, cycles: int = 5
             run.ledger.discard(entry)
         run.events.append("fault.heal", fault="link-flap", cycle=cycle)
         time.sleep(up_s)
-    run.events.append("fault.effect", fault="link-flap", link=link, proxies=[f"{s}/{p}" for s, p in pairs],
-                      cycles=cycles, effective=seen_down == cycles)
+    run.record_effect("link-flap", seen_down == cycles, link=link, proxies=[f"{s}/{p}" for s, p in pairs],
+                      cycles=cycles)
     return {"link": link, "cycles": cycles, "down_s": down_s, "proxies": len(pairs), "at": time.time()}

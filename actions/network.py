@@ -16,10 +16,11 @@ def isolate_zone(zone: str, configuration: dict[str, Any] | None = None) -> dict
         raise UsageError(f"zone {zone!r} is not one of {', '.join(run.inventory.zones)}")
     if len(run.inventory.zones) < 2:
         raise UsageError("a partition needs at least two zones (use the ha profile)")
-    run.record_fault("isolate", Undo(op="rejoin", args={"zone": zone}), zone=zone)
+    members = [i.name for i in run.inventory.instances if i.zone == zone]
+    run.record_fault("isolate", Undo(op="rejoin", args={"zone": zone}), affects=members, zone=zone)
     cut = run.target.isolate(zone)
     rules = {name: len(run.target.isolation_rules(name)) for name in cut}
-    run.events.append("fault.effect", fault="isolate", zone=zone, rules=rules)
+    run.record_effect("isolate", bool(rules) and all(n > 0 for n in rules.values()), zone=zone, rules=rules)
     return {"isolated_zone": zone, "instances": cut, "rules": rules, "at": time.time()}
 
 

@@ -16,16 +16,21 @@ MODES = ("kill", "stop", "pause", "isolate")
 def _inject(run: Run, mode: str, master: str) -> None:
     zone = run.inventory.get(master).zone or ""
     if mode == "kill":
-        run.record_fault("redis-master-kill", Undo(op="start", args={"name": master}), instance=master)
+        run.record_fault("redis-master-kill", Undo(op="start", args={"name": master}), affects=[master],
+                         instance=master)
         run.target.kill(master)
     elif mode == "stop":
-        run.record_fault("redis-master-stop", Undo(op="start", args={"name": master}), instance=master)
+        run.record_fault("redis-master-stop", Undo(op="start", args={"name": master}), affects=[master],
+                         instance=master)
         run.target.stop(master, timeout_s=0)
     elif mode == "pause":
-        run.record_fault("redis-master-pause", Undo(op="resume", args={"name": master}), instance=master)
+        run.record_fault("redis-master-pause", Undo(op="resume", args={"name": master}), affects=[master],
+                         instance=master)
         run.target.pause(master)
     else:
-        run.record_fault("redis-master-isolate", Undo(op="rejoin", args={"zone": zone}), instance=master, zone=zone)
+        members = [i.name for i in run.inventory.instances if i.zone == zone]
+        run.record_fault("redis-master-isolate", Undo(op="rejoin", args={"zone": zone}), affects=members,
+                         instance=master, zone=zone)
         run.target.isolate(zone)
 
 
@@ -49,7 +54,7 @@ def drop_master(mode: str = "stop", wait_failover_s: float = 20.0,
             break
         time.sleep(0.1)
     switched_after = round(time.time() - injected_at, 2) if new != old else None
-    run.events.append("fault.effect", fault=f"redis-master-{mode}", old_master=old, new_master=new,
+    run.record_effect(f"redis-master-{mode}", new != old, old_master=old, new_master=new,
                       switched_after_s=switched_after)
     return {"mode": mode, "old_master": old, "new_master": new, "switched_after_s": switched_after,
             "at": injected_at}

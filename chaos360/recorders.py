@@ -99,19 +99,11 @@ def _log_container_event(log: EventLog, item: dict[str, Any]) -> None:
 
 
 def faulted_apps(inventory: Inventory, ledger: Ledger) -> Callable[[], set[str]]:
-    """App replicas named by an unhealed fault in the ledger, directly, through their zone, or behind a sidecar
-    whose datastore link is cut (such a replica is right to be unready)."""
-    apps = {a.name: a.zone for a in inventory.by_role("app")}
-    sidecar_zones = {s.name: s.zone for s in inventory.by_role("toxiproxy")}
+    """App replicas an unhealed fault in the ledger rightly takes out of service (each action names them)."""
+    apps = {a.name for a in inventory.by_role("app")}
 
     def names() -> set[str]:
-        hit: set[str] = set()
-        for entry in ledger.entries():
-            args = entry.undo.args
-            zone = args.get("zone") or (sidecar_zones.get(str(args.get("sidecar"))) if entry.fault == "link-down"
-                                        else None)
-            hit |= {n for n, z in apps.items() if n == args.get("name") or (zone and z == zone)}
-        return hit
+        return apps & {name for entry in ledger.entries() for name in entry.affects}
 
     return names
 

@@ -7,7 +7,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,7 @@ class Entry(BaseModel):
     undo: Undo
     recorded_at: float
     run: str | None = None
+    affects: tuple[str, ...] = ()
 
 
 class Ledger:
@@ -70,8 +71,10 @@ class Ledger:
             os.fsync(handle.fileno())
         tmp.replace(self.path)
 
-    def record(self, fault: str, undo: Undo, run: str | None = None) -> Entry:
-        entry = Entry(id=uuid.uuid4().hex[:12], fault=fault, undo=undo, recorded_at=time.time(), run=run)
+    def record(self, fault: str, undo: Undo, run: str | None = None, affects: Iterable[str] = ()) -> Entry:
+        """`affects`: the instances the fault rightly takes out of service until healed (the action says which)."""
+        entry = Entry(id=uuid.uuid4().hex[:12], fault=fault, undo=undo, recorded_at=time.time(), run=run,
+                      affects=tuple(affects))
         with self._locked() as entries:
             entries.append(entry)
         return entry

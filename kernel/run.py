@@ -6,7 +6,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -83,11 +83,18 @@ class Run:
             self.events.append("fault.heal", fault=entry.fault, entry=entry.id)
         return report
 
-    def record_fault(self, fault: str, undo: Undo, **evidence: Any) -> str:
-        """Persist the undo first, then log the injection; returns the ledger entry id."""
-        entry = self.ledger.record(fault, undo, run=str(self.run_dir))
+    def record_fault(self, fault: str, undo: Undo, affects: Iterable[str] = (), **evidence: Any) -> str:
+        """Persist the undo first, then log the injection; returns the ledger entry id.
+
+        `affects` names the instances this fault rightly takes out of service (unready is expected of them).
+        """
+        entry = self.ledger.record(fault, undo, run=str(self.run_dir), affects=affects)
         self.events.append("fault.inject", fault=fault, entry=entry.id, **evidence)
         return entry.id
+
+    def record_effect(self, fault: str, took_effect: bool, **evidence: Any) -> None:
+        """What the fault visibly did, judged by the action that knows the fault: `took_effect` and its evidence."""
+        self.events.append("fault.effect", fault=fault, took_effect=bool(took_effect), **evidence)
 
 
 _current: Run | None = None

@@ -104,7 +104,7 @@ def _recovery_judged_at(events: list[Event], fault: str) -> float:
     return min(judged) if judged else float("inf")
 
 
-def _fault_effect(events: list[Event]) -> Judgement:
+def judge_fault_effect(events: list[Event]) -> Judgement:
     effects = [e for e in events if e.kind == "fault.effect"]
     visible = [e for e in effects if _effect_visible(e)]
     verdict = Verdict.PASS if effects and len(visible) == len(effects) else Verdict.FAIL
@@ -114,19 +114,8 @@ def _fault_effect(events: list[Event]) -> Judgement:
 
 
 def _effect_visible(event: Event) -> bool:
-    data = event.data
-    fault = str(data.get("fault", ""))
-    if fault == "kill":
-        return bool(data.get("restarted_after_s"))
-    if fault in ("stop", "pause"):
-        return bool(data.get("down"))
-    if fault.startswith("redis-master"):
-        return data.get("new_master") not in (None, data.get("old_master"))
-    if fault == "isolate":
-        return bool(data.get("rules")) and all(int(n) > 0 for n in data["rules"].values())
-    if fault.startswith("toxic-") or fault == "link-down":
-        return int(data.get("present", 0)) == len(data.get("proxies", [])) > 0
-    return bool(data.get("effective", True))
+    """As the action that knows the fault judged it from what it saw; an effect without that judgement is not seen."""
+    return event.get("took_effect") is True
 
 
 def _judge_writes(run: Run) -> Judgement:
@@ -189,7 +178,7 @@ def _judgements(run: Run, fault: str, events: list[Event], start: float, objecti
                 checks: list[str]) -> list[Judgement]:
     requests = read_requests(run.requests_file, missing_ok=True)
     builders = {
-        "effect": lambda: _fault_effect(events),
+        "effect": lambda: judge_fault_effect(events),
         "error_rate": lambda: traffic.judge_error_rate(requests, objectives, start=start, end=_last_heal(events)),
         "worst_window": lambda: traffic.judge_worst_window(requests, objectives, start=start),
         "recovery": lambda: _judge_recovery(run, fault, objectives),

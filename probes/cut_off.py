@@ -14,8 +14,8 @@ NAME = "cut-off replicas leave the balancer"
 HEAL_SLACK_S = 1.0
 
 
-def _cut_end(events: Sequence[Event], after: float) -> float:
-    heals = [e.t for e in events if e.kind == "fault.heal" and e.get("fault") == "link-down" and e.t >= after]
+def _cut_end(events: Sequence[Event], fault: str, after: float) -> float:
+    heals = [e.t for e in events if e.kind == "fault.heal" and e.get("fault") == fault and e.t >= after]
     return min(heals) - HEAL_SLACK_S if heals else float("inf")
 
 
@@ -35,14 +35,14 @@ def _replica_verdict(ready: Sequence[Event], name: str, cut_at: float, cut_end: 
 def judge_cut_off_unready(events: Sequence[Event], limit_s: float) -> Judgement:
     """Every replica a link cut cut off answers unready within limit_s of the cut and until the heal; UNKNOWN when
     no link was cut."""
-    cuts = [e for e in events if e.kind == "fault.effect" and e.get("fault") == "link-down" and e.get("cut_off")]
+    cuts = [e for e in events if e.kind == "fault.effect" and e.get("cut_off")]
     if not cuts:
         return Judgement(NAME, "a cut-off replica is unready", None, limit_s, "s", Verdict.UNKNOWN, "no link was cut")
     ready = sorted((e for e in events if e.kind == "ready"), key=lambda e: e.t)
     delays, details = [], []
     for cut in cuts:
         for name in cut.get("cut_off"):
-            delay, detail = _replica_verdict(ready, name, cut.t, _cut_end(events, cut.t))
+            delay, detail = _replica_verdict(ready, name, cut.t, _cut_end(events, str(cut.get("fault")), cut.t))
             delays.append(delay)
             details.append(detail)
     measured = None if None in delays else max(d for d in delays if d is not None)

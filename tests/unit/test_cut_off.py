@@ -2,12 +2,15 @@
 
 from pathlib import Path
 
+from actions import links
 from chaos360.recorders import faulted_apps
-from kernel.ledger import Ledger, Undo
-from kernel.record import Event
+from kernel.ledger import Ledger
+from kernel.record import Event, read_events
+from kernel.run import Run
 from kernel.verdict import Verdict
 from lab.docker_lab import to_inventory
 from lab.topology import LabSettings, plan
+from probes.checks import judge_fault_effect
 from probes.cut_off import judge_cut_off_unready
 
 INVENTORY = to_inventory(plan(LabSettings()), {})
@@ -53,12 +56,44 @@ def test_leaving_later_than_the_limit_fails_and_no_cut_is_unknown():
     assert judge_cut_off_unready([_ready(1.0, True)], limit_s=10).verdict is Verdict.UNKNOWN
 
 
-def test_a_cut_link_excludes_the_replicas_behind_its_sidecar_and_a_toxic_does_not(tmp_path: Path):
-    ledger = Ledger("lab", tmp_path)
-    faulted = faulted_apps(INVENTORY, ledger)
-    ledger.record("toxic-latency", Undo(op="remove_toxic", args={"sidecar": "toxiproxy-b", "proxy": "redis-a",
-                                                                 "toxic": "t"}), run="r")
+class _Sidecars:
+    """Toxiproxy as the link actions see it: proxies disabled or carrying toxics."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, dict[str, list[str]]] = {}
+
+    def set_proxy_enabled(self, sidecar: str, proxy: str, enabled: bool) -> None:
+        proxies = self.state.setdefault(sidecar, {})
+        proxies.pop(f"{proxy}:disabled", None) if enabled else proxies.setdefault(f"{proxy}:disabled", [])
+
+    def add_toxic(self, sidecar: str, proxy: str, spec) -> None:
+        self.state.setdefault(sidecar, {}).setdefault(proxy, []).append(f"chaos360_{spec.kind}_{spec.stream}")
+
+    def toxics(self, sidecar: str) -> dict[str, list[str]]:
+        return self.state.get(sidecar, {})
+
+
+def _run(tmp_path: Path, monkeypatch) -> Run:
+    run = Run(tmp_path, "lab", "zone-db-link-cut", target_factory=lambda _: _Sidecars())
+    run.__dict__.update(inventory=INVENTORY, ledger=Ledger("lab", tmp_path))
+    monkeypatch.setattr(links, "current_run", lambda configuration=None: run)
+    return run
+
+
+def test_a_cut_link_takes_out_the_replicas_behind_its_sidecar_and_a_toxic_none(tmp_path: Path, monkeypatch):
+    run = _run(tmp_path, monkeypatch)
+    faulted = faulted_apps(INVENTORY, run.ledger)
+    links.degrade_link("app->redis", zone="b", attributes={"latency": 100})
     assert faulted() == set()
-    ledger.record("link-down", Undo(op="enable_proxy", args={"sidecar": "toxiproxy-a", "proxy": "cassandra-a"}),
-                  run="r")
+    links.cut_link("app->cassandra", zone="a")
     assert faulted() == {"app-a"}
+    effects = [e for e in read_events(run.run_dir / "events.jsonl") if e.kind == "fault.effect"]
+    assert [(e.get("fault"), e.get("took_effect"), e.get("cut_off")) for e in effects] == [
+        ("toxic-latency", True, None), ("link-down", True, ["app-a"])]
+
+
+def test_an_effect_not_seen_by_the_action_fails_the_fault_effect_check() -> None:
+    seen = Event(T0, "fault.effect", {"fault": "link-down", "took_effect": True})
+    unseen = Event(T0, "fault.effect", {"fault": "link-down", "present": 1, "proxies": ["x"]})
+    assert judge_fault_effect([seen]).verdict is Verdict.PASS
+    assert judge_fault_effect([seen, unseen]).verdict is Verdict.FAIL

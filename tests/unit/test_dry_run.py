@@ -103,7 +103,8 @@ class _Target:
 
 def _fake_run() -> SimpleNamespace:
     return SimpleNamespace(inventory=INVENTORY, target=_Target(), events=SimpleNamespace(append=lambda *a, **k: None),
-                           record_fault=lambda *a, **k: "entry", allow_majority=False)
+                           record_fault=lambda *a, **k: "entry", record_effect=lambda *a, **k: None,
+                           allow_majority=False)
 
 
 def _act(monkeypatch: pytest.MonkeyPatch, module: str, func: str, arguments: dict[str, Any]) -> tuple[list[str], Any]:
