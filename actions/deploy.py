@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from contextlib import ExitStack
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from kernel import service_client
 from kernel.errors import LabError, UsageError
+from kernel.fault import Arguments, Call, Declared, Effect, Lab, NoArguments, one_of
 from kernel.ledger import Undo
 from kernel.objectives import load_objectives
 from kernel.run import Run, current_run
@@ -17,6 +20,7 @@ from lab.topology import CANARY_SLOT, SURGE_SLOT
 from lab.variants import variant_app
 
 UP_TIMEOUT_S = 60.0
+CANARY_FAULTS = ("pause", "kill", "stop")
 DRAIN_TIMEOUT_S = 5.0
 
 
@@ -98,7 +102,7 @@ def rolling_restart(configuration: dict[str, Any] | None = None) -> dict[str, An
 def canary_fault(fault: str = "pause", canary_s: float = 10.0,
                  configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Send 10% of traffic to a v2 replica, break v2 only, then roll the canary back (weight to maint)."""
-    if fault not in ("pause", "kill", "stop"):
+    if fault not in CANARY_FAULTS:
         raise UsageError(f"canary fault {fault!r} is not one of pause, kill, stop")
     if not 0 < canary_s <= 600:
         raise UsageError(f"canary_s {canary_s} must be within 0..600")
@@ -131,3 +135,24 @@ def _break_canary(container: str, fault: str) -> None:
         canary.stop(timeout=0)
     else:
         canary.kill()
+
+
+class CanaryFault(Arguments):
+    fault: Annotated[str, one_of(CANARY_FAULTS, "canary fault")] = "pause"
+    canary_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 10.0
+
+
+def _plan_rolling(call: Call, lab: Lab) -> Effect:
+    apps = ", ".join(i.name for i in lab.inventory.by_role("app"))
+    return Effect(f"rolling restart of {apps}, one at a time behind a surge replica")
+
+
+def _plan_canary(call: Call, lab: Lab) -> Effect:
+    return Effect(f"route 10% of traffic to a v2 canary, {call.get('fault')} it, roll it back after "
+                  f"{call.get('canary_s'):g} s")
+
+
+DECLARED = (
+    Declared(rolling_restart, "fault", NoArguments, _plan_rolling),
+    Declared(canary_fault, "fault", CanaryFault, _plan_canary),
+)

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from kernel.errors import LabError
+from kernel.fault import Arguments, Call, Declared, Effect, Lab, Seconds
 from kernel.progress import Progress
 from kernel.run import current_run
 from lab.readiness import run_checks, wait_until
@@ -24,3 +25,14 @@ def heal_all(wait_ready_s: float = 120.0, configuration: dict[str, Any] | None =
     ready_after = round(time.monotonic() - started, 1)
     run.events.append("lab.ready", after_heal_s=ready_after)
     return {"healed": [e.fault for e in report.healed], "ready_after_s": ready_after}
+
+
+class HealAll(Arguments):
+    wait_ready_s: Seconds = 120.0
+
+
+def _plan(call: Call, lab: Lab) -> Effect:
+    return Effect(f"heal every recorded fault, then wait up to {call.get('wait_ready_s'):g} s for the lab", heals=True)
+
+
+DECLARED = (Declared(heal_all, "restore", HealAll, _plan),)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
-from actions.selection import select
+from actions.selection import Selector, listed, planned, select
+from kernel.fault import Call, Declared, Effect, Lab, Seconds
 from kernel.ledger import Undo
 from kernel.run import current_run
+
+
+class KillInstances(Selector):
+    wait_restart_s: Seconds = 60.0
 
 
 def kill_instances(role: str, zone: str | None = None, count: int = 1, wait_restart_s: float = 60.0,
@@ -54,3 +60,20 @@ def pause_instances(role: str, zone: str | None = None, count: int = 1,
                     configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Freeze instances (every process stopped in place) until healed."""
     return _down("pause", "resume", role, zone, count, configuration)
+
+
+def plan_instances(verb: str, lasting: bool, role: str | None = None) -> Callable[[Call, Lab], Effect]:
+    def plan(call: Call, lab: Lab) -> Effect:
+        chosen = planned(call, lab, role or call.get("role"))
+        hit = frozenset((i.role, i.name) for i in chosen)
+        return Effect(f"{verb} {listed(chosen)}" + (" until healed" if lasting else ""), hit=hit,
+                      down=hit if lasting else frozenset(), blame="count")
+
+    return plan
+
+
+DECLARED = (
+    Declared(kill_instances, "fault", KillInstances, plan_instances("kill", lasting=False)),
+    Declared(stop_instances, "fault", Selector, plan_instances("stop", lasting=True)),
+    Declared(pause_instances, "fault", Selector, plan_instances("pause", lasting=True)),
+)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from kernel.errors import UsageError
+from kernel.fault import Arguments, Call, Declared, Effect, Lab, NoArguments
 from kernel.interrupts import request_abort
 from kernel.objectives import load_objectives
 from kernel.recorder import Recorder
 from kernel.run import current_run
-from loadtests.controller import LoadController, LoadSpec
+from loadtests.controller import MAX_DURATION_S, MAX_USERS, LoadController, LoadSpec
 from probes.stop_conditions import watch
 
 
@@ -41,3 +44,20 @@ def stop_load(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
         run.background.remove(controller)
     run.events.append("load.stop", pids=stopped)
     return {"stopped": stopped}
+
+
+class StartLoad(Arguments):
+    users: Annotated[int, Field(ge=1, le=MAX_USERS)] = 20
+    spawn_rate: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 20
+    duration_s: Annotated[float, Field(ge=1, le=MAX_DURATION_S, allow_inf_nan=False)] = 120
+
+
+def _plan_start(call: Call, lab: Lab) -> Effect:
+    return Effect(f"start load: {call.get('users')} users (spawning {call.get('spawn_rate'):g}/s) for "
+                  f"{call.get('duration_s'):g} s through {lab.inventory.host_url('lb')}")
+
+
+DECLARED = (
+    Declared(start_load, "load", StartLoad, _plan_start),
+    Declared(stop_load, "restore", NoArguments, lambda call, lab: Effect("stop the load")),
+)

@@ -6,8 +6,14 @@ import time
 from typing import Any
 
 from kernel.errors import UsageError
+from kernel.fault import Arguments, Call, Declared, Effect, Lab, Zone
 from kernel.ledger import Undo
+from kernel.problems import Invalid
 from kernel.run import current_run
+
+
+class ZoneArgument(Arguments):
+    zone: Zone
 
 
 def isolate_zone(zone: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -29,3 +35,34 @@ def rejoin_zone(zone: str, configuration: dict[str, Any] | None = None) -> dict[
     names = run.target.rejoin(zone)
     run.events.append("fault.heal", fault="isolate", zone=zone)
     return {"rejoined_zone": zone, "instances": names, "at": time.time()}
+
+
+def _planned_zone(call: Call, lab: Lab) -> str:
+    zone = str(call.get("zone"))
+    if zone not in lab.inventory.zones:
+        raise Invalid(call.field("zone"), f"zone {zone!r} is not one of {', '.join(lab.inventory.zones)}")
+    if len(lab.inventory.zones) < 2:
+        raise Invalid(call.field("zone"), "a partition needs at least two zones (use the ha profile)")
+    return zone
+
+
+def _members(lab: Lab, zone: str) -> str:
+    return ", ".join(i.name for i in lab.inventory.instances if i.zone == zone)
+
+
+def _plan_isolate(call: Call, lab: Lab) -> Effect:
+    zone = _planned_zone(call, lab)
+    others = ", ".join(z for z in lab.inventory.zones if z != zone)
+    return Effect(f"isolate zone {zone} ({_members(lab, zone)}) from zones {others}", isolated=frozenset({zone}),
+                  blame="zone")
+
+
+def _plan_rejoin(call: Call, lab: Lab) -> Effect:
+    zone = _planned_zone(call, lab)
+    return Effect(f"rejoin zone {zone} ({_members(lab, zone)})", rejoined=frozenset({zone}))
+
+
+DECLARED = (
+    Declared(isolate_zone, "fault", ZoneArgument, _plan_isolate),
+    Declared(rejoin_zone, "restore", ZoneArgument, _plan_rejoin),
+)

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from kernel.errors import LabError, UsageError
+from kernel.fault import Arguments, Call, Declared, Effect, Lab, Seconds, one_of
 from kernel.ledger import Undo
 from kernel.run import Run, current_run
 from lab.readiness import current_master
 
 MODES = ("kill", "stop", "pause", "isolate")
+REDIS_MASTER = "the redis master"
+
+
+class DropMaster(Arguments):
+    mode: Annotated[str, one_of(MODES, "mode")] = "stop"
+    wait_failover_s: Seconds = 20.0
 
 
 def _inject(run: Run, mode: str, master: str) -> None:
@@ -58,3 +65,19 @@ def drop_master(mode: str = "stop", wait_failover_s: float = 20.0,
                       switched_after_s=switched_after)
     return {"mode": mode, "old_master": old, "new_master": new, "switched_after_s": switched_after,
             "at": injected_at}
+
+
+def _plan(call: Call, lab: Lab) -> Effect:
+    mode, master = call.get("mode"), lab.master(lab.inventory)
+    now = f"now {master} per Sentinel" if master else "unknown now"
+    name = master or REDIS_MASTER
+    zone = (lab.inventory.get(master).zone if master else None) or f"the zone of {REDIS_MASTER}"
+    text = f"redis master: {mode} the current master ({now}; resolved at run time)"
+    if mode == "isolate":
+        return Effect(text + f", isolating {zone}", isolated=frozenset({zone}), blame="mode")
+    hit = frozenset({("redis", name)})
+    return Effect(f"{text}; wait up to {call.get('wait_failover_s'):g} s for a failover", hit=hit,
+                  down=hit if mode in ("stop", "pause") else frozenset(), blame="mode")
+
+
+DECLARED = (Declared(drop_master, "fault", DropMaster, _plan),)

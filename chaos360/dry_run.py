@@ -10,10 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chaos360.effects import Lab, effect_of
+from chaos360.effects import effect_of
 from chaos360.validation import check_file, parse
 from kernel import inventory as inventories
 from kernel.errors import Chaos360Error, UsageError
+from kernel.fault import Lab
 from kernel.inventory import Inventory
 from kernel.problems import Invalid, shown_path
 from lab.readiness import current_master

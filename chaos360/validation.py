@@ -24,13 +24,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from actions.selection import blast_radius
-from chaos360.effects import OVERRIDE_HINT, Call, Effect, Lab, effect_of
+from actions.selection import OVERRIDE_HINT, blast_radius
+from chaos360.effects import effect_of
 from chaos360.experiment_schema import Chaos360Extension, Experiment
 from kernel import inventory as inventories
 from kernel import reachability
 from kernel.errors import UsageError
 from kernel.experiment_file import read_experiment
+from kernel.fault import Call, Effect, Lab
 from kernel.inventory import Inventory
 from kernel.problems import Invalid, field_path, from_validation, kind_of
 from probes.stop_conditions import EXTENSION, conditions_for
@@ -100,7 +101,7 @@ def _calls(experiment: Experiment) -> Iterator[Call]:
         if activity.background and provider.kind != "probe":
             raise Invalid(field_path([*where, "background"]), "only probes may run in the background")
         arguments = provider.parse(activity.provider.arguments, (*where, "provider", "arguments"))
-        yield Call(where, activity.name, provider, arguments)
+        yield Call(where, activity.name, provider.name, arguments)
 
 
 def _extension(experiment: Experiment, data: dict[str, Any]) -> Chaos360Extension:

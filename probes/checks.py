@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StringConstraints
 
 from kernel import redact, service_client
 from kernel.errors import LabError
+from kernel.fault import Arguments, Declared, NoArguments, one_of
 from kernel.objectives import Objectives, load_objectives
+from kernel.problems import shown
 from kernel.record import Event, read_events, read_requests, ready_samples
 from kernel.run import Run, current_run
 from kernel.verdict import Judgement, Verdict, combine, compare, format_value
@@ -226,3 +230,35 @@ def _judge_restarts(run: Run, objectives: Objectives) -> Judgement:
     measured = view.max_restarts if view is not None else None
     return Judgement("restarts of a replica", "PodRestart (Prometheus)", measured, limit, "count",
                      compare(measured, limit), "in the run; the guide allows 3 an hour")
+
+
+def _known_fault(value: str) -> str:
+    known = load_objectives().recovery
+    if value not in known:
+        raise ValueError(f"fault {shown(value)} has no recovery objective; expected one of {', '.join(known)}")
+    return value
+
+
+Fault = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_fault)]
+
+
+class Burst(Arguments):
+    requests: Annotated[int, Field(ge=1, le=1000)] = 30
+
+
+class Recovery(Arguments):
+    fault: Fault
+
+
+class ObjectivesMet(Arguments):
+    fault: Fault
+    checks: Annotated[list[Annotated[str, one_of(CHECK_NAMES, "check")]], Field(min_length=1, max_length=20)] | None \
+        = None
+
+
+DECLARED = (
+    Declared(lab_ready, "probe", NoArguments),
+    Declared(burst_within_objective, "probe", Burst),
+    Declared(wait_for_recovery, "probe", Recovery),
+    Declared(objectives_met, "probe", ObjectivesMet),
+)

@@ -13,10 +13,11 @@ import pytest
 import yaml
 
 from chaos360.dry_run import dry_run, plan
-from chaos360.effects import Lab, effect_of
+from chaos360.effects import effect_of
 from chaos360.validation import parse
 from kernel import reachability
 from kernel.errors import UsageError
+from kernel.fault import Lab
 from kernel.inventory import Inventory
 from tests.hostile_corpus import FIXTURE_INVENTORY, LAB_ID, REPO, action, base, sandbox_inventory
 

@@ -15,13 +15,15 @@ from typing import Any
 import pytest
 import yaml
 
+from actions.deploy import CANARY_FAULTS
 from chaos360 import runner
-from chaos360.schemas import CANARY_FAULTS, CHECKS, PROVIDERS, REGISTRY
+from chaos360.schemas import PROVIDERS, REGISTRY
 from chaos360.validation import check_file, validate
 from kernel.errors import UsageError
 from kernel.experiment_file import read_experiment
 from kernel.inventory import Inventory
 from kernel.reachability import lab_reachable
+from probes.checks import CHECK_NAMES as CHECKS
 from tests.hostile_corpus import FIXTURE_INVENTORY, REPO, action, base
 
 EXPERIMENTS = sorted(p for p in (REPO / "experiments").glob("*.yaml") if p.name != "objectives.yaml")
