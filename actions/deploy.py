@@ -10,7 +10,7 @@ from pydantic import Field
 
 from kernel import service_client
 from kernel.errors import LabError, UsageError
-from kernel.fault import Arguments, Call, Declared, Effect, Lab, NoArguments, one_of
+from kernel.fault import Arguments, Call, Declared, Footprint, Lab, NoArguments, one_of
 from kernel.ledger import Undo
 from kernel.objectives import load_objectives
 from kernel.run import Run, current_run
@@ -142,13 +142,13 @@ class CanaryFault(Arguments):
     canary_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 10.0
 
 
-def _plan_rolling(call: Call, lab: Lab) -> Effect:
+def _plan_rolling(call: Call, lab: Lab) -> Footprint:
     apps = ", ".join(i.name for i in lab.inventory.by_role("app"))
-    return Effect(f"rolling restart of {apps}, one at a time behind a surge replica")
+    return Footprint(f"rolling restart of {apps}, one at a time behind a surge replica")
 
 
-def _plan_canary(call: Call, lab: Lab) -> Effect:
-    return Effect(f"route 10% of traffic to a v2 canary, {call.get('fault')} it, roll it back after "
+def _plan_canary(call: Call, lab: Lab) -> Footprint:
+    return Footprint(f"route 10% of traffic to a v2 canary, {call.get('fault')} it, roll it back after "
                   f"{call.get('canary_s'):g} s")
 
 

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from kernel.errors import LabError
-from kernel.fault import Arguments, Call, Declared, Effect, Lab, Seconds
+from kernel.fault import Arguments, Call, Declared, Footprint, Lab, Seconds
 from kernel.progress import Progress
 from kernel.run import current_run
 from lab.readiness import run_checks, wait_until
@@ -31,8 +31,9 @@ class HealAll(Arguments):
     wait_ready_s: Seconds = 120.0
 
 
-def _plan(call: Call, lab: Lab) -> Effect:
-    return Effect(f"heal every recorded fault, then wait up to {call.get('wait_ready_s'):g} s for the lab", heals=True)
+def _plan(call: Call, lab: Lab) -> Footprint:
+    wait = call.get("wait_ready_s")
+    return Footprint(f"heal every recorded fault, then wait up to {wait:g} s for the lab", heals=True)
 
 
 DECLARED = (Declared(heal_all, "restore", HealAll, _plan),)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actions.selection import Selector, listed, planned, select
-from kernel.fault import Call, Declared, Effect, Lab, Seconds
+from kernel.fault import Call, Declared, Footprint, Lab, Seconds
 from kernel.ledger import Undo
 from kernel.run import current_run
 
@@ -62,11 +62,11 @@ def pause_instances(role: str, zone: str | None = None, count: int = 1,
     return _down("pause", "resume", role, zone, count, configuration)
 
 
-def plan_instances(verb: str, lasting: bool, role: str | None = None) -> Callable[[Call, Lab], Effect]:
-    def plan(call: Call, lab: Lab) -> Effect:
+def plan_instances(verb: str, lasting: bool, role: str | None = None) -> Callable[[Call, Lab], Footprint]:
+    def plan(call: Call, lab: Lab) -> Footprint:
         chosen = planned(call, lab, role or call.get("role"))
         hit = frozenset((i.role, i.name) for i in chosen)
-        return Effect(f"{verb} {listed(chosen)}" + (" until healed" if lasting else ""), hit=hit,
+        return Footprint(f"{verb} {listed(chosen)}" + (" until healed" if lasting else ""), hit=hit,
                       down=hit if lasting else frozenset(), blame="count")
 
     return plan

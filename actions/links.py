@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from kernel.errors import UsageError
-from kernel.fault import Arguments, Call, Declared, Effect, Lab, Zone, one_of
+from kernel.fault import Arguments, Call, Declared, Footprint, Lab, Zone, one_of
 from kernel.inventory import Inventory
 from kernel.ledger import Undo
 from kernel.problems import Invalid
@@ -149,7 +149,7 @@ def _link_text(call: Call, lab: Lab) -> tuple[str, frozenset[str]]:
     return f"link {call.get('link')} {where} via {sidecars} (to {', '.join(dict.fromkeys(p for _, p in pairs))})", zones
 
 
-def _plan_degrade(call: Call, lab: Lab) -> Effect:
+def _plan_degrade(call: Call, lab: Lab) -> Footprint:
     attributes = call.get("attributes") or {}
     shown = ", ".join(f"{k} {v} {UNITS.get(k, '')}".strip() for k, v in attributes.items())
     share = f" on {call.get('toxicity'):.0%} of connections" if call.get("toxicity") < 1 else ""
@@ -157,17 +157,17 @@ def _plan_degrade(call: Call, lab: Lab) -> Effect:
     toxic = call.get("toxic")
     what = shown if toxic in attributes else f"{toxic} ({shown})" if shown else toxic
     link, _ = _link_text(call, lab)
-    return Effect(f"{what}{stream}{share} on {link}")
+    return Footprint(f"{what}{stream}{share} on {link}")
 
 
-def _plan_cut(call: Call, lab: Lab) -> Effect:
+def _plan_cut(call: Call, lab: Lab) -> Footprint:
     link, zones = _link_text(call, lab)
-    return Effect(f"cut {link} until healed", cut=frozenset((call.get("link"), z) for z in zones), blame="zone")
+    return Footprint(f"cut {link} until healed", cut=frozenset((call.get("link"), z) for z in zones), blame="zone")
 
 
-def _plan_flap(call: Call, lab: Lab) -> Effect:
+def _plan_flap(call: Call, lab: Lab) -> Footprint:
     link, _ = _link_text(call, lab)
-    return Effect(f"cut {link} for {call.get('down_s'):g} s, {call.get('cycles')} times, "
+    return Footprint(f"cut {link} for {call.get('down_s'):g} s, {call.get('cycles')} times, "
                   f"{call.get('up_s'):g} s apart")
 
 

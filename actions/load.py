@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from kernel.errors import UsageError
-from kernel.fault import Arguments, Call, Declared, Effect, Lab, NoArguments
+from kernel.fault import Arguments, Call, Declared, Footprint, Lab, NoArguments
 from kernel.interrupts import request_abort
 from kernel.objectives import load_objectives
 from kernel.recorder import Recorder
@@ -52,12 +52,12 @@ class StartLoad(Arguments):
     duration_s: Annotated[float, Field(ge=1, le=MAX_DURATION_S, allow_inf_nan=False)] = 120
 
 
-def _plan_start(call: Call, lab: Lab) -> Effect:
-    return Effect(f"start load: {call.get('users')} users (spawning {call.get('spawn_rate'):g}/s) for "
+def _plan_start(call: Call, lab: Lab) -> Footprint:
+    return Footprint(f"start load: {call.get('users')} users (spawning {call.get('spawn_rate'):g}/s) for "
                   f"{call.get('duration_s'):g} s through {lab.inventory.host_url('lb')}")
 
 
 DECLARED = (
     Declared(start_load, "load", StartLoad, _plan_start),
-    Declared(stop_load, "restore", NoArguments, lambda call, lab: Effect("stop the load")),
+    Declared(stop_load, "restore", NoArguments, lambda call, lab: Footprint("stop the load")),
 )

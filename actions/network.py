@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from kernel.errors import UsageError
-from kernel.fault import Arguments, Call, Declared, Effect, Lab, Zone
+from kernel.fault import Arguments, Call, Declared, Footprint, Lab, Zone
 from kernel.ledger import Undo
 from kernel.problems import Invalid
 from kernel.run import current_run
@@ -50,16 +50,16 @@ def _members(lab: Lab, zone: str) -> str:
     return ", ".join(i.name for i in lab.inventory.instances if i.zone == zone)
 
 
-def _plan_isolate(call: Call, lab: Lab) -> Effect:
+def _plan_isolate(call: Call, lab: Lab) -> Footprint:
     zone = _planned_zone(call, lab)
     others = ", ".join(z for z in lab.inventory.zones if z != zone)
-    return Effect(f"isolate zone {zone} ({_members(lab, zone)}) from zones {others}", isolated=frozenset({zone}),
+    return Footprint(f"isolate zone {zone} ({_members(lab, zone)}) from zones {others}", isolated=frozenset({zone}),
                   blame="zone")
 
 
-def _plan_rejoin(call: Call, lab: Lab) -> Effect:
+def _plan_rejoin(call: Call, lab: Lab) -> Footprint:
     zone = _planned_zone(call, lab)
-    return Effect(f"rejoin zone {zone} ({_members(lab, zone)})", rejoined=frozenset({zone}))
+    return Footprint(f"rejoin zone {zone} ({_members(lab, zone)})", rejoined=frozenset({zone}))
 
 
 DECLARED = (

@@ -6,7 +6,7 @@ import time
 from typing import Annotated, Any
 
 from kernel.errors import LabError, UsageError
-from kernel.fault import Arguments, Call, Declared, Effect, Lab, Seconds, one_of
+from kernel.fault import Arguments, Call, Declared, Footprint, Lab, Seconds, one_of
 from kernel.ledger import Undo
 from kernel.run import Run, current_run
 from lab.readiness import current_master
@@ -67,16 +67,16 @@ def drop_master(mode: str = "stop", wait_failover_s: float = 20.0,
             "at": injected_at}
 
 
-def _plan(call: Call, lab: Lab) -> Effect:
+def _plan(call: Call, lab: Lab) -> Footprint:
     mode, master = call.get("mode"), lab.master(lab.inventory)
     now = f"now {master} per Sentinel" if master else "unknown now"
     name = master or REDIS_MASTER
     zone = (lab.inventory.get(master).zone if master else None) or f"the zone of {REDIS_MASTER}"
     text = f"redis master: {mode} the current master ({now}; resolved at run time)"
     if mode == "isolate":
-        return Effect(text + f", isolating {zone}", isolated=frozenset({zone}), blame="mode")
+        return Footprint(text + f", isolating {zone}", isolated=frozenset({zone}), blame="mode")
     hit = frozenset({("redis", name)})
-    return Effect(f"{text}; wait up to {call.get('wait_failover_s'):g} s for a failover", hit=hit,
+    return Footprint(f"{text}; wait up to {call.get('wait_failover_s'):g} s for a failover", hit=hit,
                   down=hit if mode in ("stop", "pause") else frozenset(), blame="mode")
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from chaos360.schemas import REGISTRY
 from kernel.errors import UsageError
-from kernel.fault import Call, Effect, Lab
+from kernel.fault import Call, Footprint, Lab
 from kernel.problems import Invalid
 
 
-def effect_of(call: Call, lab: Lab) -> Effect:
+def effect_of(call: Call, lab: Lab) -> Footprint:
     module, _, func = call.provider.rpartition(".")
     plan = REGISTRY[(module, func)].plan
     try:
@@ -17,6 +17,6 @@ def effect_of(call: Call, lab: Lab) -> Effect:
         raise Invalid(call.field(), str(error)) from None
 
 
-def _probe(call: Call) -> Effect:
+def _probe(call: Call) -> Footprint:
     arguments = ", ".join(f"{k}={v}" for k, v in call.arguments.model_dump(exclude_defaults=True).items())
-    return Effect(f"probe {call.provider.rpartition('.')[2]}({arguments})")
+    return Footprint(f"probe {call.provider.rpartition('.')[2]}({arguments})")

@@ -31,7 +31,7 @@ from kernel import inventory as inventories
 from kernel import reachability
 from kernel.errors import UsageError
 from kernel.experiment_file import read_experiment
-from kernel.fault import Call, Effect, Lab
+from kernel.fault import Call, Footprint, Lab
 from kernel.inventory import Inventory
 from kernel.problems import Invalid, field_path, from_validation, kind_of
 from probes.stop_conditions import EXTENSION, conditions_for
@@ -155,7 +155,7 @@ class _Lasting:
     isolated: set[str] = field(default_factory=set)
     cut: set[tuple[str, str]] = field(default_factory=set)
 
-    def add(self, call: Call, effect: Effect) -> None:
+    def add(self, call: Call, effect: Footprint) -> None:
         if effect.heals:
             self.down, self.isolated, self.cut = set(), set(), set()
             return

@@ -68,9 +68,9 @@ class Lab:
 
 
 @dataclass(frozen=True)
-class Effect:
-    """What a call does: `hit` the (role, instance) pairs it takes down for a while, `down`, `isolated` and `cut`
-    what stays so until healed; `blame` names the argument that chose them."""
+class Footprint:
+    """What a call would touch, as the dry run shows it: `hit` the (role, instance) pairs it takes down for a while,
+    `down`, `isolated` and `cut` what stays so until healed; `blame` names the argument that chose them."""
 
     text: str
     hit: frozenset[tuple[str, str]] = field(default_factory=frozenset)
@@ -82,7 +82,7 @@ class Effect:
     blame: str = ""
 
 
-Plan = Callable[[Call, Lab], Effect]
+Plan = Callable[[Call, Lab], Footprint]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""A smoke run: create tasks through the load balancer and read every one back."""
+"""The service's HTTP API as the harness calls it: one request's answer, create and read a task, a smoke run."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ REQUEST_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Answer:
+    """One HTTP answer of the service: status 0 when it did not answer at all."""
+
     ok: bool
     status: int
     latency_s: float
     body: dict[str, object]
 
 
-def request(method: str, url: str, payload: dict[str, object] | None = None) -> Outcome:
+def request(method: str, url: str, payload: dict[str, object] | None = None) -> Answer:
     data = json.dumps(payload).encode() if payload is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     started = time.monotonic()
@@ -31,19 +33,19 @@ def request(method: str, url: str, payload: dict[str, object] | None = None) -> 
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
     except OSError:
-        return Outcome(False, 0, time.monotonic() - started, {})
+        return Answer(False, 0, time.monotonic() - started, {})
     try:
         body = json.loads(raw) if raw else {}
     except ValueError:
         body = {}
-    return Outcome(200 <= status < 300, status, time.monotonic() - started, body if isinstance(body, dict) else {})
+    return Answer(200 <= status < 300, status, time.monotonic() - started, body if isinstance(body, dict) else {})
 
 
-def create_task(base_url: str, agent_id: str, task_id: str) -> Outcome:
+def create_task(base_url: str, agent_id: str, task_id: str) -> Answer:
     return request("POST", f"{base_url}/v1/agents/{agent_id}/tasks", {"task_id": task_id, "payload": {"n": task_id}})
 
 
-def read_task(base_url: str, agent_id: str, task_id: str) -> Outcome:
+def read_task(base_url: str, agent_id: str, task_id: str) -> Answer:
     return request("GET", f"{base_url}/v1/agents/{agent_id}/tasks/{task_id}")
 
 

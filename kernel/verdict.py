@@ -1,4 +1,4 @@
-"""Three-valued verdicts: pass, fail, unknown. No data is unknown, never pass."""
+"""Verdicts: pass, fail, unknown (no data is unknown, never pass), and aborted (a stop condition ended the run)."""
 
 from __future__ import annotations
 
