@@ -9,15 +9,13 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from kernel import service_client
-from kernel.errors import LabError, UsageError
+from kernel.errors import UsageError
 from kernel.fault import Arguments, Call, Declared, Footprint, Lab, NoArguments, one_of
 from kernel.ledger import Undo
 from kernel.objectives import load_objectives
 from kernel.run import Run, current_run
-from lab import haproxy_admin
-from lab.readiness import haproxy_servers
-from lab.topology import CANARY_SLOT, SURGE_SLOT
-from lab.variants import variant_app
+from kernel.target import CANARY_SLOT, SURGE_SLOT
+from kernel.waiting import wait_for, within
 
 UP_TIMEOUT_S = 60.0
 CANARY_FAULTS = ("pause", "kill", "stop")
@@ -25,34 +23,23 @@ DRAIN_TIMEOUT_S = 5.0
 
 
 def _wait_server(run: Run, server: str, state: str, timeout_s: float = UP_TIMEOUT_S) -> float:
-    """Wait until HAProxy's status of `server` is `state` ("UP" or "DOWN", either possibly mid-transition)."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        if haproxy_servers(run.inventory).get(server, "").startswith(state):
-            return time.monotonic() - started
-        time.sleep(0.2)
-    raise LabError(f"HAProxy did not see {server} {state} within {timeout_s:.0f}s")
+    """Wait until the balancer's status of `server` is `state` ("UP" or "DOWN", either possibly mid-transition)."""
+    return wait_for(lambda: run.target.balancer_states().get(server, "").startswith(state), timeout_s,
+                    f"the load balancer seeing {server} {state}")
 
 
 def _wait_ready(url: str, timeout_s: float = UP_TIMEOUT_S) -> None:
     """The replica's own /ready must answer before the load balancer is told to route to it."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if service_client.request("GET", f"{url}/ready").status == 200:
-            return
-        time.sleep(0.2)
-    raise LabError(f"{url} did not become ready within {timeout_s:.0f}s")
+    wait_for(lambda: service_client.request("GET", f"{url}/ready").status == 200, timeout_s, f"{url} ready")
 
 
 def _serving(run: Run) -> dict[str, str]:
-    return {name: state for name, state in haproxy_servers(run.inventory).items() if state.startswith("UP")}
+    return {name: state for name, state in run.target.balancer_states().items() if state.startswith("UP")}
 
 
 def _drain(run: Run, server: str) -> None:
-    haproxy_admin.set_state(run.inventory, server, "drain")
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while haproxy_admin.sessions(run.inventory).get(server, 0) > 0 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    run.target.set_balancer_state(server, "drain")
+    within(lambda: run.target.balancer_sessions().get(server, 0) == 0, DRAIN_TIMEOUT_S, poll_s=0.1)
 
 
 def _replace(run: Run, app: str, min_serving: list[dict[str, str]]) -> float:
@@ -70,7 +57,7 @@ def _replace(run: Run, app: str, min_serving: list[dict[str, str]]) -> float:
     min_serving.append(_serving(run))
     run.target.start(app)
     _wait_ready(run.inventory.host_url(app))
-    haproxy_admin.set_state(run.inventory, app, "ready")
+    run.target.set_balancer_state(app, "ready")
     _wait_server(run, app, "UP")
     return round(time.monotonic() - started, 2)
 
@@ -85,14 +72,15 @@ def rolling_restart(configuration: dict[str, Any] | None = None) -> dict[str, An
     min_serving: list[dict[str, str]] = []
     durations = {}
     run.record_fault("surge", Undo(op="remove_variant", args={"slot": SURGE_SLOT}), instance="surge")
-    with variant_app(run.inventory, SURGE_SLOT, {"AGENT360_VERSION": "v1-surge"}) as surge_url:
-        _wait_ready(surge_url)
-        haproxy_admin.set_state(run.inventory, "surge", "ready")
+    with ExitStack() as stack:
+        stack.callback(run.target.remove_variant, SURGE_SLOT)
+        _wait_ready(run.target.start_variant(SURGE_SLOT, {"AGENT360_VERSION": "v1-surge"}))
+        run.target.set_balancer_state("surge", "ready")
         _wait_server(run, "surge", "UP")
         for app in apps:
             durations[app] = _replace(run, app, min_serving)
         _drain(run, "surge")
-        haproxy_admin.set_state(run.inventory, "surge", "maint")
+        run.target.set_balancer_state("surge", "maint")
     capacity = min((len(s) for s in min_serving), default=0)
     run.record_effect("rolling-restart", len(durations) == len(apps) and capacity >= len(apps) - policy.max_unavailable,
                       replaced=durations, min_serving=capacity, serving_while_replacing=min_serving)
@@ -108,33 +96,19 @@ def canary_fault(fault: str = "pause", canary_s: float = 10.0,
         raise UsageError(f"canary_s {canary_s} must be within 0..600")
     run = current_run(configuration)
     with ExitStack() as stack:
-        canary_url = stack.enter_context(variant_app(run.inventory, CANARY_SLOT, {"AGENT360_VERSION": "v2"}))
-        stack.callback(haproxy_admin.set_state, run.inventory, "canary", "maint")
-        _wait_ready(canary_url)
-        haproxy_admin.set_state(run.inventory, "canary", "ready")
+        stack.callback(run.target.remove_variant, CANARY_SLOT)
+        _wait_ready(run.target.start_variant(CANARY_SLOT, {"AGENT360_VERSION": "v2"}))
+        run.target.set_balancer_state("canary", "ready")
         _wait_server(run, "canary", "UP")
-        container = f"{run.inventory.lab_id}-variant{CANARY_SLOT}-a"
         run.record_fault(f"canary-{fault}", Undo(op="remove_variant", args={"slot": CANARY_SLOT}),
                          instance="canary", version="v2")
-        _break_canary(container, fault)
+        run.target.break_variant(CANARY_SLOT, fault)
         left_rotation_s = _wait_server(run, "canary", "DOWN", timeout_s=canary_s + 30)
         time.sleep(max(0.0, canary_s - left_rotation_s))
-        haproxy_admin.set_state(run.inventory, "canary", "maint")
+        run.target.set_balancer_state("canary", "maint")
         run.events.append("fault.heal", fault=f"canary-{fault}", action="rollback to v1")
     run.record_effect(f"canary-{fault}", left_rotation_s >= 0, left_rotation_s=left_rotation_s)
     return {"canary": "v2", "fault": fault, "left_rotation_s": round(left_rotation_s, 2)}
-
-
-def _break_canary(container: str, fault: str) -> None:
-    import docker
-
-    canary = docker.from_env().containers.get(container)
-    if fault == "pause":
-        canary.pause()
-    elif fault == "stop":
-        canary.stop(timeout=0)
-    else:
-        canary.kill()
 
 
 class CanaryFault(Arguments):

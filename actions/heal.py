@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from kernel.errors import LabError
 from kernel.fault import Arguments, Call, Declared, Footprint, Lab, Seconds
-from kernel.progress import Progress
 from kernel.run import current_run
-from lab.readiness import run_checks, wait_until
+from kernel.waiting import within
 
 
 def heal_all(wait_ready_s: float = 120.0, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -20,9 +18,16 @@ def heal_all(wait_ready_s: float = 120.0, configuration: dict[str, Any] | None =
         raise LabError(report.summary())
     if not report.healed:
         return {"healed": [], "ready_after_s": 0.0}
-    started = time.monotonic()
-    wait_until(lambda: run_checks(run.inventory), wait_ready_s, Progress(quiet=True))
-    ready_after = round(time.monotonic() - started, 1)
+    problems: list[str] = []
+
+    def ready() -> bool:
+        problems[:] = run.target.unready()
+        return not problems
+
+    took = within(ready, wait_ready_s, poll_s=1.0)
+    if took is None:
+        raise LabError(f"lab not ready {wait_ready_s:.0f} s after the heal: {'; '.join(problems)}")
+    ready_after = round(took, 1)
     run.events.append("lab.ready", after_heal_s=ready_after)
     return {"healed": [e.fault for e in report.healed], "ready_after_s": ready_after}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Annotated, Any
 
@@ -9,7 +10,7 @@ from kernel.errors import LabError, UsageError
 from kernel.fault import Arguments, Call, Declared, Footprint, Lab, Seconds, one_of
 from kernel.ledger import Undo
 from kernel.run import Run, current_run
-from lab.readiness import current_master
+from kernel.waiting import within
 
 MODES = ("kill", "stop", "pause", "isolate")
 REDIS_MASTER = "the redis master"
@@ -47,19 +48,17 @@ def drop_master(mode: str = "stop", wait_failover_s: float = 20.0,
     if mode not in MODES:
         raise UsageError(f"mode {mode!r} is not one of {', '.join(MODES)}")
     run = current_run(configuration)
-    old = current_master(run.inventory)
+    old = run.target.redis_master()
     injected_at = time.time()
     _inject(run, mode, old)
-    new = old
-    deadline = time.monotonic() + wait_failover_s
-    while time.monotonic() < deadline:
-        try:
-            new = current_master(run.inventory)
-        except LabError:
-            new = old
-        if new != old:
-            break
-        time.sleep(0.1)
+    seen = [old]
+
+    def switched() -> bool:
+        with contextlib.suppress(LabError):
+            seen[0] = run.target.redis_master()
+        return seen[0] != old
+
+    new = seen[0] if within(switched, wait_failover_s, poll_s=0.1) is not None else old
     switched_after = round(time.time() - injected_at, 2) if new != old else None
     run.record_effect(f"redis-master-{mode}", new != old, old_master=old, new_master=new,
                       switched_after_s=switched_after)

@@ -60,9 +60,34 @@ class Target(Protocol):
 
     def remove_variant(self, slot: int) -> None: ...
 
+    def start_variant(self, slot: int, env: dict[str, str], zone: str = "a") -> str:
+        """Start an extra app replica (surge, canary) with `env` on top of the lab's; returns its base URL."""
+
+    def break_variant(self, slot: int, how: str) -> None:
+        """Pause, kill or stop an extra app replica (`how`), as a broken release would be."""
+
+    def redis_master(self) -> str:
+        """The Redis master most Sentinels name, as an instance name."""
+
+    def unready(self, serving_only: bool = False) -> list[str]:
+        """What keeps the system from being ready, one line each; empty when ready. `serving_only` asks only
+        whether every part serves, skipping slower views (cluster gossip) that bring-up and heals wait for."""
+
+    def balancer_states(self) -> dict[str, str]:
+        """Every server behind the load balancer, extra replicas included, with its state (UP, DOWN, MAINT...)."""
+
+    def set_balancer_state(self, server: str, state: str) -> None:
+        """Put a server in rotation ("ready"), drain it ("drain") or take it out ("maint")."""
+
+    def balancer_sessions(self) -> dict[str, int]:
+        """Open sessions per server behind the load balancer."""
+
     def apply(self, undo: Undo) -> None:
         """Carry out one undo from the fault ledger; idempotent."""
 
+
+SURGE_SLOT = 4  # the extra replica a rolling update runs before each replacement; the balancer's "surge"
+CANARY_SLOT = 5  # the v2 replica of a canary release; the balancer's "canary"
 
 TOXIC_ATTRIBUTES = {
     "latency": ("latency", "jitter"),

@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -19,10 +18,13 @@ from kernel.errors import LabError, UsageError
 from kernel.inventory import Inventory, InventoryInstance
 from kernel.ledger import Undo
 from kernel.target import ToxicSpec
+from kernel.waiting import wait_for
 from lab import haproxy_admin
 from lab.containers import LABEL_LAB
 from lab.docker_lab import remove_container
+from lab.readiness import SERVING_CHECKS, current_master, haproxy_servers, run_checks
 from lab.topology import CANARY_SLOT, SURGE_SLOT
+from lab.variants import start_variant
 
 RULE_COMMENT = "chaos360-isolation"
 TOXIPROXY_TIMEOUT_S = 3.0
@@ -87,13 +89,12 @@ class DockerLabTarget:
 
     def wait_restarted(self, name: str, restarts_before: int, timeout_s: float = 60.0) -> float:
         """Seconds until the container runs again with a higher restart count."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout_s:
+
+        def back() -> bool:
             container = self.container(name)
-            if container.status == "running" and int(container.attrs.get("RestartCount", 0)) > restarts_before:
-                return time.monotonic() - started
-            time.sleep(0.2)
-        raise LabError(f"{name} did not come back within {timeout_s:.0f}s")
+            return container.status == "running" and int(container.attrs.get("RestartCount", 0)) > restarts_before
+
+        return wait_for(back, timeout_s, f"{name} back after its crash")
 
     def _zone_members(self, zone: str) -> tuple[list[InventoryInstance], list[InventoryInstance]]:
         zoned = [i for i in self.inventory.instances if i.zone]
@@ -190,13 +191,46 @@ class DockerLabTarget:
 
     def remove_variant(self, slot: int) -> None:
         """Remove an extra app replica (surge, canary) and take its HAProxy slot out of rotation."""
-        lab_filter = {"label": f"{LABEL_LAB}={self.inventory.lab_id}"}
-        for container in self._client.containers.list(all=True, filters=lab_filter):
-            if container.name.startswith(f"{self.inventory.lab_id}-variant{slot}-"):
-                remove_container(container)
+        for container in self._variant_containers(slot):
+            remove_container(container)
         server = {SURGE_SLOT: "surge", CANARY_SLOT: "canary"}.get(slot)
         if server:
             haproxy_admin.set_state(self.inventory, server, "maint")
+
+    def _variant_containers(self, slot: int) -> list[Container]:
+        lab_filter = {"label": f"{LABEL_LAB}={self.inventory.lab_id}"}
+        return [c for c in self._client.containers.list(all=True, filters=lab_filter)
+                if c.name.startswith(f"{self.inventory.lab_id}-variant{slot}-")]
+
+    def start_variant(self, slot: int, env: dict[str, str], zone: str = "a") -> str:
+        _, url = start_variant(self.inventory, slot, env, zone)
+        return url
+
+    def break_variant(self, slot: int, how: str) -> None:
+        breaks = {"pause": lambda c: c.pause(), "stop": lambda c: c.stop(timeout=0), "kill": lambda c: c.kill()}
+        if how not in breaks:
+            raise UsageError(f"cannot {how} a variant; one of {', '.join(breaks)}")
+        containers = self._variant_containers(slot)
+        if not containers:
+            raise LabError(f"no extra app replica in slot {slot}")
+        for container in containers:
+            breaks[how](container)
+
+    def redis_master(self) -> str:
+        return current_master(self.inventory)
+
+    def unready(self, serving_only: bool = False) -> list[str]:
+        checks = run_checks(self.inventory, SERVING_CHECKS) if serving_only else run_checks(self.inventory)
+        return [f"{c.name}: {c.detail}" for c in checks if not c.ok]
+
+    def balancer_states(self) -> dict[str, str]:
+        return haproxy_servers(self.inventory)
+
+    def set_balancer_state(self, server: str, state: str) -> None:
+        haproxy_admin.set_state(self.inventory, server, state)
+
+    def balancer_sessions(self) -> dict[str, int]:
+        return haproxy_admin.sessions(self.inventory)
 
     def apply(self, undo: Undo) -> None:
         """Carry out one undo from the fault ledger; every operation is idempotent."""

@@ -9,6 +9,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from kernel.target import CANARY_SLOT, SURGE_SLOT  # noqa: F401  (the lab's balancer names these)
+
 
 class Role(StrEnum):
     APP = "app"
@@ -61,8 +63,6 @@ CASSANDRA_PROXY_PORT = 9142
 VARIANT_SLOTS = 6
 VARIANT_OCTET = 24
 VARIANT_PORT_OFFSET = 84
-SURGE_SLOT = 4
-CANARY_SLOT = 5
 CASSANDRA_TOKENS = ("-9223372036854775808", "-3074457345618258603", "3074457345618258602")
 
 

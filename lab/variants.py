@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import docker.errors
+from docker.models.containers import Container
 
 from kernel.errors import UsageError
 from kernel.inventory import Inventory
@@ -31,9 +32,8 @@ def _settings(inventory: Inventory) -> LabSettings:
                        port_base=int(inventory.settings["port_base"]))
 
 
-@contextmanager
-def variant_app(inventory: Inventory, slot: int, env: dict[str, str], zone: str = "a") -> Iterator[str]:
-    """Run one extra app replica in `zone` with `env` on top of the lab's; yields its base URL on loopback."""
+def start_variant(inventory: Inventory, slot: int, env: dict[str, str], zone: str = "a") -> tuple[Container, str]:
+    """Start one extra app replica in `zone` with `env` on top of the lab's (replacing a stale one in its slot)."""
     if not 0 <= slot < VARIANT_SLOTS:
         raise UsageError(f"variant slot {slot} outside 0..{VARIANT_SLOTS - 1}")
     settings = _settings(inventory)
@@ -45,8 +45,15 @@ def variant_app(inventory: Inventory, slot: int, env: dict[str, str], zone: str 
     for leftover in stale:
         remove_container(leftover)
     container.start()
+    return container, f"http://127.0.0.1:{instance.host_ports['http']}"
+
+
+@contextmanager
+def variant_app(inventory: Inventory, slot: int, env: dict[str, str], zone: str = "a") -> Iterator[str]:
+    """Run one extra app replica in `zone` with `env` on top of the lab's; yields its base URL on loopback."""
+    container, url = start_variant(inventory, slot, env, zone)
     try:
-        yield f"http://127.0.0.1:{instance.host_ports['http']}"
+        yield url
     finally:
         with contextlib.suppress(docker.errors.NotFound):  # a heal may have removed it already
             container.stop()

@@ -17,7 +17,6 @@ from kernel.problems import shown
 from kernel.record import Event, read_events, read_requests, ready_samples
 from kernel.run import Run, current_run
 from kernel.verdict import Judgement, Verdict, combine, compare, format_value
-from lab.readiness import SERVING_CHECKS, run_checks
 from loadtests.payloads import payload_matches
 from probes import cut_off, integrity, prometheus, sentinel_events, traffic
 from probes.queue_events import read_created_events
@@ -31,8 +30,7 @@ CHECK_NAMES = ("effect", "error_rate", "worst_window", "recovery", "lost_writes"
 def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every part of the stack serves: HAProxy backends UP, Sentinels agree, every Cassandra node answers CQL,
     Prometheus scrapes. Cassandra's gossip view (nodetool) is waited for by `lab up` and by every heal."""
-    checks = run_checks(current_run(configuration).inventory, SERVING_CHECKS)
-    failing = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
+    failing = current_run(configuration).target.unready(serving_only=True)
     return {"ready": not failing, "failing": failing}
 
 
@@ -142,7 +140,7 @@ def _judge_queue(run: Run) -> Judgement:
     acknowledged = integrity.acknowledged_writes(requests)
     first_ack = min((r.t for r in requests if integrity.is_acknowledged(r)), default=None)
     try:
-        stream = read_created_events(run.inventory)
+        stream = read_created_events(run.inventory, run.target.redis_master())
     except LabError as error:
         return Judgement("queue events", "every acknowledged write has its event", None, 0.0, "count",
                          Verdict.UNKNOWN, str(error))

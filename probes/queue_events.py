@@ -11,7 +11,6 @@ import redis
 from agent360.redis_store import STREAM
 from kernel.errors import LabError
 from kernel.inventory import Inventory
-from lab.readiness import current_master
 
 PAGE = 10_000
 TIMEOUT_S = 5.0
@@ -23,9 +22,9 @@ class StreamContents:
     oldest_s: float | None  # epoch seconds of the first kept entry; None for an empty stream
 
 
-def read_created_events(inventory: Inventory) -> StreamContents:
+def read_created_events(inventory: Inventory, master_name: str) -> StreamContents:
     """Every (agent_id, task_id) with a "created" event in the stream; LabError when the master cannot be read."""
-    master = inventory.get(current_master(inventory))
+    master = inventory.get(master_name)
     client = redis.Redis("127.0.0.1", master.host_ports["redis"], socket_timeout=TIMEOUT_S, decode_responses=True)
     try:
         return _read(client)

@@ -6,8 +6,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# Bottom to top. agent360 is the service under test; kernel knows no target; chaos360 is the engine and CLI.
-LAYERS = ("agent360", "kernel", "loadtests", "lab", "probes", "actions", "reports", "chaos360", "benchmarks",
+# Bottom to top. agent360 is the service under test; kernel knows no target; probes and actions reach the system
+# only through the Target, so lab (the Docker lab's Target) stands above them; chaos360 is the engine and CLI.
+LAYERS = ("agent360", "kernel", "loadtests", "probes", "actions", "lab", "reports", "chaos360", "benchmarks",
           "conftest")
 
 
