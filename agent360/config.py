@@ -14,8 +14,9 @@ from agent360.retry import RetryPolicy
 Address = tuple[str, int]
 
 REDIS_MODES = ("sentinel", "direct")
-READY_CHECKS = ("deps", "none")
+READY_CHECKS = ("deps", "cassandra", "none")
 WRITE_ACKS = ("durable", "cached")
+EVENT_DELIVERIES = ("required", "best-effort")
 CONSISTENCY_LEVELS = ("LOCAL_QUORUM", "ONE", "ALL", "QUORUM", "LOCAL_ONE")
 MAX_RETRIES = 20
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,47}")
@@ -101,6 +102,7 @@ class Config:
     ready_redis_grace: float = 5.0
     request_timeout: float = 2.0
     write_ack: str = "durable"
+    events: str = "required"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -128,6 +130,7 @@ class Config:
             ready_redis_grace=env.seconds("AGENT360_READY_REDIS_GRACE", 5.0, allow_zero=True),
             request_timeout=env.seconds("AGENT360_REQUEST_TIMEOUT", 2.0),
             write_ack=env.choice("AGENT360_WRITE_ACK", WRITE_ACKS, "durable"),
+            events=env.choice("AGENT360_EVENTS", EVENT_DELIVERIES, "required"),
         )
 
     def describe(self) -> dict[str, Any]:

@@ -193,6 +193,18 @@ def test_ready_checks_none_is_always_ready():
     run(scenario, Config(ready_checks="none"))
 
 
+def test_the_cassandra_only_weak_build_stays_ready_while_redis_fails():
+    async def scenario(client, cache, database):
+        cache.fail = DependencyError("redis", "MasterNotFoundError")
+        response = await client.get("/ready")
+        body = await response.json()
+        assert response.status == 200 and body["failed"] == [] and body["checks"]["redis"] == "MasterNotFoundError"
+        database.fail = DependencyError("cassandra", "NoHostAvailable")
+        assert (await client.get("/ready")).status == 503
+
+    run(scenario, Config(ready_checks="cassandra", ready_redis_grace=0.0))
+
+
 def test_create_writes_database_then_cache_then_event():
     async def scenario(client, cache, database):
         response = await client.post("/v1/agents/agent-7/tasks", json={"payload": {"x": [1]}, "task_id": "job_1"})
@@ -245,6 +257,16 @@ def test_create_answers_503_when_redis_fails():
         assert (await response.json())["dependency"] == "redis"
 
     run(scenario)
+
+
+def test_the_best_effort_weak_build_acknowledges_a_write_without_its_event():
+    async def scenario(client, cache, database):
+        cache.fail = DependencyError("redis", "MasterNotFoundError", retryable=True)
+        response = await client.post("/v1/agents/a/tasks", json={"payload": 1, "task_id": "t7"})
+        assert response.status == 201 and ("a", "t7") in database.rows
+
+    journal = run(scenario, Config(events="best-effort"))
+    assert [e for e in journal if "t7" in e] == ["db.insert t7"]
 
 
 def test_bad_requests_answer_400():
