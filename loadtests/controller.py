@@ -24,6 +24,7 @@ from kernel.errors import Chaos360Error
 from kernel.redact import is_secret_name
 from loadtests.journal import REQUESTS_FILE_ENV
 from loadtests.processes import MARKER_ENV, find_load_processes, kill_load_processes
+from loadtests.schedule import MAX_PACE_S, MIN_PACE_S, PACE_S
 
 __all__ = ["LoadController", "LoadSpec", "LoadStartError", "find_load_processes", "kill_load_processes"]
 
@@ -47,6 +48,7 @@ class LoadSpec:
     users: int = 20
     spawn_rate: float = 20
     duration_s: float = 120
+    pace_s: float = PACE_S
 
     def __post_init__(self) -> None:
         if isinstance(self.users, bool) or not isinstance(self.users, int) or not 1 <= self.users <= MAX_USERS:
@@ -55,6 +57,8 @@ class LoadSpec:
             raise ValueError(f"spawn_rate must be a number > 0, got {self.spawn_rate!r}")
         if not _positive_number(self.duration_s) or not 1 <= self.duration_s <= MAX_DURATION_S:
             raise ValueError(f"duration_s must be a number of seconds 1..{MAX_DURATION_S}, got {self.duration_s!r}")
+        if not _positive_number(self.pace_s) or not MIN_PACE_S <= self.pace_s <= MAX_PACE_S:
+            raise ValueError(f"pace_s must be a number of seconds {MIN_PACE_S:g}..{MAX_PACE_S:g}, got {self.pace_s!r}")
         url = urlsplit(self.base_url) if isinstance(self.base_url, str) else None
         if url is None or url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"base_url must be an http(s) URL such as http://127.0.0.1:18080, got {self.base_url!r}")
@@ -65,7 +69,7 @@ class LoadSpec:
             sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
             "-u", str(self.users), "-r", f"{self.spawn_rate:g}", "-t", f"{math.ceil(self.duration_s)}s",
             "--host", self.base_url.rstrip("/"), "--stop-timeout", str(LOCUST_STOP_TIMEOUT_S),
-            "--only-summary", "--loglevel", "WARNING",
+            "--only-summary", "--loglevel", "WARNING", "--pace-s", f"{self.pace_s:g}",
         ]
 
 

@@ -17,13 +17,14 @@ from typing import Any
 
 import gevent
 from gevent import GreenletExit
-from locust import FastHttpUser, between, events, task
+from locust import FastHttpUser, constant_pacing, events, task
 from locust.contrib.fasthttp import LocustBadStatusCode
 from locust.exception import ResponseError, StopUser
 
 from loadtests.journal import FLUSH_INTERVAL_S, REQUESTS_FILE_ENV, Journal, classify
 from loadtests.payloads import task_payload
 from loadtests.records import Kind, RequestRecord
+from loadtests.schedule import PACE_S
 
 CREATE = "POST /v1/agents/[id]/tasks"
 READ = "GET /v1/agents/[id]/tasks/[task_id]"
@@ -34,6 +35,11 @@ TIMEOUT_S = 3.0
 
 _journal: Journal | None = None
 _stopping = False
+
+
+@events.init_command_line_parser.add_listener
+def _pace_option(parser: Any) -> None:
+    parser.add_argument("--pace-s", type=float, default=PACE_S, help="seconds between a user's request starts")
 
 
 @events.init.add_listener
@@ -101,13 +107,17 @@ class _Outcome:
 
 
 class Agent360User(FastHttpUser):
-    wait_time = between(0.05, 0.2)
     connection_timeout = TIMEOUT_S
     network_timeout = TIMEOUT_S
 
     def on_start(self) -> None:
         self.agent_id = f"load-{uuid.uuid4().hex[:16]}"
         self.acknowledged: deque[str] = deque(maxlen=REMEMBERED_TASKS)
+
+    def wait_time(self) -> float:
+        """Constant pacing: a request starts every pace_s seconds, at once after one that took longer."""
+        pace = getattr(self.environment.parsed_options, "pace_s", PACE_S)
+        return constant_pacing(pace)(self)
 
     def context(self) -> dict[str, Any]:
         return {"agent_id": self.agent_id}

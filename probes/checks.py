@@ -95,7 +95,7 @@ def _judge_recovery(run: Run, fault: str, objectives: Objectives, events: list[E
     start = _recovery_anchor(events, fault, objective.measured_from)
     if start is None:
         return Judgement("recovery", fault, None, objective.seconds, "s", Verdict.UNKNOWN, "no fault was injected")
-    requests = read_requests(run.requests_file, missing_ok=True)
+    requests = traffic.with_missed(read_requests(run.requests_file, missing_ok=True), traffic.load_pace(events))
     return traffic.judge_recovery(requests, ready_samples(events), fault, start, objectives,
                                   baseline_end=_first_fault(events))
 

@@ -3,6 +3,12 @@
 A request counts at its start time `t`. Windows are half-open, [start, end). A request that failed only because
 the load generator stopped it (error "cancelled") is a harness artifact and is left out of every statistic.
 No data gives None (and an UNKNOWN judgement), never a pass.
+
+The load is paced (each user starts a request every pace_s seconds), so a stalled service also shows as requests the
+schedule expected but a blocked user could not send: `with_missed` adds them (`Missed`), each waiting from its
+intended start until the request that blocked it ended. They count in the latency of recovery (a stall is slow
+service, however few requests saw it), never in error rates (how the service would have answered them is unknown: a
+fresh request might have reached a healthy replica) and never as throughput (a rate is what was achieved).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kernel.objectives import Objectives, StopConditions
+from kernel.record import Event
 from kernel.verdict import Judgement, Verdict, compare
 
 HARNESS_ARTIFACT_ERRORS: frozenset[str] = frozenset({"cancelled"})
@@ -42,12 +49,51 @@ class ReadyLike(Protocol):
     def all_ready(self) -> bool: ...
 
 
+@dataclass(frozen=True)
+class Missed:
+    """A request the schedule expected at `t` while its user still waited on an earlier request."""
+
+    t: float
+    ok: bool
+    latency_ms: float
+    error: str | None
+
+
+def with_missed(requests: Iterable[RequestLike], pace_s: float | None) -> list[RequestLike]:
+    """The requests plus, for each that took longer than pace_s, the slots that came due meanwhile (none without
+    a pace): slot k at t + k*pace_s waited latency - k*pace_s and shared the blocking request's outcome."""
+    requests = list(requests)
+    if not pace_s or pace_s <= 0:
+        return requests
+    missed: list[RequestLike] = []
+    for r in requests:
+        if r.error in HARNESS_ARTIFACT_ERRORS:
+            continue
+        k = 1
+        while k * pace_s * 1000 < r.latency_ms:
+            missed.append(Missed(r.t + k * pace_s, r.ok, r.latency_ms - k * pace_s * 1000, r.error))
+            k += 1
+    return sorted([*requests, *missed], key=lambda r: r.t)
+
+
+def load_pace(events: Iterable[Event]) -> float | None:
+    """Seconds between a user's request starts, as the load was started (None: an unpaced, older load)."""
+    paces = [e.get("pace_s") for e in events if e.kind == "load.start"]
+    return float(paces[0]) if paces and isinstance(paces[0], int | float) else None
+
+
+def _sent(requests: Iterable[RequestLike]) -> list[RequestLike]:
+    return [r for r in requests if not isinstance(r, Missed)]
+
+
 def _counted(
-    requests: Iterable[RequestLike], start: float | None = None, end: float | None = None
+    requests: Iterable[RequestLike], start: float | None = None, end: float | None = None, missed: bool = False
 ) -> list[RequestLike]:
+    """The requests started in [start, end), harness artifacts left out, and the missed slots only when asked."""
     return [
         r for r in requests
         if r.error not in HARNESS_ARTIFACT_ERRORS
+        and (missed or not isinstance(r, Missed))
         and (start is None or r.t >= start)
         and (end is None or r.t < end)
     ]
@@ -188,14 +234,14 @@ def service_floor(requests: Iterable[RequestLike], baseline_end: float, throughp
                   p95_slack_ms: float) -> ServiceFloor | None:
     """The floor from the requests before `baseline_end` (the first fault): a share of their rate, and the larger of
     factor x their p95 and their p95 + slack. None with fewer than 5 such requests (no baseline to compare with)."""
-    before = _counted(requests, end=baseline_end)
-    if len(before) < 5:
+    before = _counted(requests, end=baseline_end, missed=True)
+    if len(_sent(before)) < 5:
         return None
     span = baseline_end - min(r.t for r in before)
     p95 = latency_percentiles(before, (95,))[95]
     if span <= 0 or p95 is None:
         return None
-    return ServiceFloor(throughput_share * len(before) / span, max(p95_factor * p95, p95 + p95_slack_ms))
+    return ServiceFloor(throughput_share * len(_sent(before)) / span, max(p95_factor * p95, p95 + p95_slack_ms))
 
 
 def _good_buckets(counted: Sequence[RequestLike], fault_start: float, bucket_s: float, max_error_rate: float,
@@ -208,11 +254,12 @@ def _good_buckets(counted: Sequence[RequestLike], fault_start: float, bucket_s: 
         buckets[int((r.t - fault_start) // bucket_s)].append(r)
     good = []
     for index, bucket in enumerate(buckets):
-        ok = bool(bucket) and sum(not r.ok for r in bucket) / len(bucket) <= max_error_rate
+        sent = _sent(bucket)
+        ok = bool(sent) and sum(not r.ok for r in sent) / len(sent) <= max_error_rate
         if ok and floor is not None:
             filling = index == n_buckets - 1
             p95 = latency_percentiles(bucket, (95,))[95]
-            ok = (filling or len(bucket) / bucket_s >= floor.min_rps) and (p95 is None or p95 <= floor.max_p95_ms)
+            ok = (filling or len(sent) / bucket_s >= floor.min_rps) and (p95 is None or p95 <= floor.max_p95_ms)
         good.append(ok)
     return good
 
@@ -229,7 +276,7 @@ def _recovery(
 ) -> float | None:
     if hold_s <= 0 or bucket_s <= 0:
         raise ValueError("hold_s and bucket_s must be positive")
-    counted = _counted(requests, fault_start)
+    counted = _counted(requests, fault_start, missed=True)
     if not counted:
         return None
     good = _good_buckets(counted, fault_start, bucket_s, max_error_rate, floor)

@@ -62,6 +62,13 @@ def _bucket_points(span: Timeline, value: str) -> tuple[svg.Point, ...]:
     return tuple((b.start_s + BUCKET_S / 2, getattr(b, value)) for b in span.buckets)
 
 
+def _rate_series(span: Timeline) -> tuple[svg.Series, ...]:
+    achieved = svg.Series("rps", "requests per second", BLUE, _bucket_points(span, "rps"))
+    if not any(b.intended_rps is not None for b in span.buckets):
+        return (achieved,)
+    return achieved, svg.Series("intended", "intended per second", GREY, _bucket_points(span, "intended_rps"))
+
+
 def _error_limit(report: RunReport) -> tuple[float, str] | None:
     limits = [j.get("limit") for j in report.judgements if j.get("name") == "error rate" and j.get("unit") == "ratio"]
     numbers = [float(v) for v in limits if isinstance(v, int | float)]
@@ -71,8 +78,8 @@ def _error_limit(report: RunReport) -> tuple[float, str] | None:
 def _panels(report: RunReport) -> list[svg.Panel]:
     span = report.timeline
     return [
-        svg.Panel("rps", "Requests per second (by start time)",
-                  (svg.Series("rps", "requests per second", BLUE, _bucket_points(span, "rps")),), lambda v: f"{v:g}"),
+        svg.Panel("rps", "Requests per second (by start time): achieved, and intended by the load's schedule",
+                  _rate_series(span), lambda v: f"{v:g}"),
         svg.Panel("errors", "Error rate (failed / all requests in the second)",
                   (svg.Series("errors", "error rate", RED, _bucket_points(span, "error_rate")),),
                   lambda v: f"{v * 100:g}%", floor=0.05, threshold=_error_limit(report)),
@@ -132,6 +139,8 @@ def _lanes(span: Timeline) -> list[svg.Lane]:
 def _legend(span: Timeline) -> str:
     items = [(BLUE, "requests / s"), (RED, "error rate"), (ORANGE, "p95 latency"), (FAULT_COLORS[0], "fault in force"),
              (GREEN, "recovered")]
+    if any(b.intended_rps is not None for b in span.buckets):
+        items.insert(1, (GREY, "intended requests / s (the load's schedule)"))
     items += [(color, f"{title} event") for source, title, color in LANES
               if any(m.source == source for m in span.markers)]
     if span.failover:

@@ -27,6 +27,7 @@ class Bucket:
     rps: float
     error_rate: float | None
     p95_ms: float | None
+    intended_rps: float | None = None  # sent and missed by the schedule (None: an unpaced load)
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,13 @@ def origin(events: Sequence[Event], requests: Sequence[Request]) -> float | None
     return min(times) if times else None
 
 
-def buckets(requests: Sequence[Request], t0: float, width_s: float = BUCKET_S) -> list[Bucket]:
-    """One bucket per width_s from the first to the last request; an empty bucket has no error rate or latency."""
-    index: dict[int, list[Request]] = {}
-    for r in requests:
+def buckets(requests: Sequence[Request], t0: float, width_s: float = BUCKET_S,
+            pace_s: float | None = None) -> list[Bucket]:
+    """One bucket per width_s from the first to the last request; an empty bucket has no error rate or latency.
+    With the load's pace, the intended rate counts what the schedule expected (sent and missed); the p95 includes
+    the waits of the missed ones, as the recovery judges it."""
+    index: dict[int, list[Any]] = {}
+    for r in traffic.with_missed(requests, pace_s):
         index.setdefault(int((r.t - t0) // width_s), []).append(r)
     if not index:
         return []
@@ -103,8 +107,10 @@ def buckets(requests: Sequence[Request], t0: float, width_s: float = BUCKET_S) -
     for i in range(min(index), max(index) + 1):
         group = index.get(i, [])
         start = t0 + i * width_s
-        result.append(Bucket(i * width_s, len(group), traffic.throughput(group, start, start + width_s),
-                             traffic.error_rate(group), traffic.latency_percentiles(group, (95,))[95]))
+        intended = len(group) / width_s if pace_s else None
+        sent = sum(not isinstance(r, traffic.Missed) for r in group)
+        result.append(Bucket(i * width_s, sent, traffic.throughput(group, start, start + width_s),
+                             traffic.error_rate(group), traffic.latency_percentiles(group, (95,))[95], intended))
     return result
 
 
@@ -263,7 +269,8 @@ def build(events: Sequence[Event], requests: Sequence[Request], t0: float) -> Ti
     last = max([e.t for e in events] + [r.t for r in requests], default=t0)
     end_s = max(last - t0, BUCKET_S)
     effects = [Effect(e.t - t0, str(e.get("fault", "?")), _evidence([e])) for e in events if e.kind == "fault.effect"]
-    return Timeline(end_s, tuple(buckets(requests, t0)), tuple(fault_windows(events, t0, end_s)),
+    paced = buckets(requests, t0, pace_s=traffic.load_pace(events))
+    return Timeline(end_s, tuple(paced), tuple(fault_windows(events, t0, end_s)),
                     tuple(recoveries(events, t0)), tuple(markers(events, t0)), tuple(effects),
                     tuple(not_ready_spans(events, t0, end_s)), failover_span(events, t0),
                     any(e.kind == "ready" for e in events))

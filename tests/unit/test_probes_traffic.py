@@ -8,6 +8,7 @@ from kernel.objectives import load_objectives
 from kernel.record import ReadySample, Request
 from kernel.verdict import Verdict
 from probes.traffic import (
+    Missed,
     earliest_possible_recovery,
     error_breakdown,
     error_rate,
@@ -18,6 +19,7 @@ from probes.traffic import (
     stop_reason,
     throughput,
     time_to_recovery,
+    with_missed,
     worst_window,
     worst_window_error_rate,
 )
@@ -390,3 +392,35 @@ def test_a_not_ready_state_lasts_until_the_next_sample_even_past_the_data() -> N
     ready = [ReadySample(T0 + 1, False), ReadySample(T0 + 20, True)]
     assert earliest_possible_recovery(history, ready, T0, 0.1, 5.0) == 20.0
     assert judge_recovery(history, ready, "redis-master-failover", T0, OBJECTIVES).verdict is Verdict.FAIL
+
+
+def test_a_request_slower_than_the_pace_adds_the_slots_that_came_due_meanwhile() -> None:
+    slow, quick, cancelled = req(1.0, latency_ms=400.0), req(2.0, latency_ms=150.0), req(3.0, False, 900.0, "cancelled")
+    scheduled = with_missed([slow, quick, cancelled], pace_s=0.15)
+    added = [r for r in scheduled if isinstance(r, Missed)]
+    assert [(round(r.t - T0, 2), round(r.latency_ms)) for r in added] == [(1.15, 250), (1.3, 100)]
+    assert with_missed([slow], pace_s=None) == [slow]
+
+
+def test_missed_slots_are_neither_errors_nor_throughput() -> None:
+    failed = req(1.0, ok=False, latency_ms=3000.0, error="timeout")
+    scheduled = with_missed([failed, *[req(1.0 + n / 10) for n in range(1, 30)]], pace_s=0.15)
+    assert len(scheduled) > 30
+    assert error_rate(scheduled) == pytest.approx(1 / 30)
+
+
+def test_a_third_of_users_stalled_is_not_recovered_until_they_are_served() -> None:
+    """20 users, one request every 0.15 s; from t=10 a third of them hang for 3 s on a replica, then all is well.
+    Throughput stays above half and no request fails, so only the waits from the intended starts show the stall."""
+    history = []
+    for user in range(20):
+        t = user * 0.15 / 20
+        while t < 20:
+            stalled = user < 7 and 10 <= t < 10.15
+            history.append(req(t, latency_ms=3000.0 if stalled else 10.0))
+            t += 3.0 if stalled else 0.15
+    closed_loop = judge_recovery(history, [], "zone-partition", T0 + 10, OBJECTIVES, baseline_end=T0 + 10)
+    open_loop = judge_recovery(with_missed(history, 0.15), [], "zone-partition", T0 + 10, OBJECTIVES,
+                               baseline_end=T0 + 10)
+    assert closed_loop.measured == 1.0
+    assert open_loop.measured == 3.0
