@@ -100,6 +100,7 @@ class Config:
     ready_checks: str = "deps"
     ready_timeout: float = 1.0
     ready_redis_grace: float = 5.0
+    ready_redis_local_after: float = 1.5
     request_timeout: float = 2.0
     write_ack: str = "durable"
     events: str = "required"
@@ -128,6 +129,7 @@ class Config:
             ready_checks=env.choice("AGENT360_READY_CHECKS", READY_CHECKS, "deps"),
             ready_timeout=env.seconds("AGENT360_READY_TIMEOUT", 1.0),
             ready_redis_grace=env.seconds("AGENT360_READY_REDIS_GRACE", 5.0, allow_zero=True),
+            ready_redis_local_after=env.seconds("AGENT360_READY_REDIS_LOCAL_AFTER", 1.5, allow_zero=True),
             request_timeout=env.seconds("AGENT360_REQUEST_TIMEOUT", 2.0),
             write_ack=env.choice("AGENT360_WRITE_ACK", WRITE_ACKS, "durable"),
             events=env.choice("AGENT360_EVENTS", EVENT_DELIVERIES, "required"),

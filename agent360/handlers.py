@@ -42,8 +42,16 @@ async def ready(request: web.Request) -> web.Response:
     grace = request.app[REDIS_GRACE]
     redis_failing_s = grace.observe(redis == "ok")
     if "redis" in failed and not grace.counts(redis_failing_s):
+        if redis_failing_s >= config.ready_redis_local_after and \
+                await request.app[CACHE].master_answers_sentinels(timeout):
+            checks["redis"] = f"{redis} (the Sentinels see the master answering: this replica's own link)"
+            return _ready_answer(checks, failed)
         failed.remove("redis")
         checks["redis"] = f"{redis} (failing for {redis_failing_s:.1f}s, within grace {grace.grace_s:g}s)"
+    return _ready_answer(checks, failed)
+
+
+def _ready_answer(checks: dict[str, str], failed: list[str]) -> web.Response:
     body = {"status": "not ready" if failed else "ready", "checks": checks, "failed": failed}
     return web.json_response(body, status=503 if failed else 200)
 

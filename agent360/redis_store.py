@@ -33,6 +33,7 @@ TASK_TTL_S = 3600
 SENTINEL_TIMEOUT_S = 0.5
 CACHE_READ_TIMEOUT_CAP_S = 0.5
 MASTER_WATCH_INTERVAL_S = 1.0
+MASTER_PING_RECENT_MS = 1000  # Sentinel pings every second: a reply older than that means the master went quiet
 
 
 def translate(address: Sequence[Any], address_map: Mapping[Address, Address]) -> Address:
@@ -141,6 +142,21 @@ class RedisStore:
 
     async def ping(self, timeout: float) -> None:
         await run_once(DEPENDENCY, timeout, lambda: _guarded(self._client.ping()))
+
+    async def master_answers_sentinels(self, timeout: float) -> bool:
+        """The first Sentinel that answers decides: the master not down in its view and its last ping reply recent."""
+        if self._sentinel is None:
+            return False
+        for sentinel in list(self._sentinel.sentinels):
+            try:
+                masters = cast(dict[str, Any], await asyncio.wait_for(sentinel.sentinel_masters(), timeout))
+            except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError):
+                continue
+            state = masters.get(self._config.redis_master_name)
+            if state is not None:
+                recent = int(state.get("last-ok-ping-reply", MASTER_PING_RECENT_MS + 1)) <= MASTER_PING_RECENT_MS
+                return recent and not state.get("is_sdown") and not state.get("is_odown")
+        return False
 
     async def cache_task(self, task: Task) -> None:
         value = json.dumps(task.to_json(), separators=(",", ":"), ensure_ascii=False)

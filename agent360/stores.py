@@ -14,6 +14,9 @@ class Cache(Protocol):
 
     async def ping(self, timeout: float) -> None: ...
 
+    async def master_answers_sentinels(self, timeout: float) -> bool:
+        """True when a Sentinel sees the Redis master answering now: a failure to reach it is this replica's own."""
+
     async def cache_task(self, task: Task) -> None: ...
 
     async def append_event(self, task: Task, kind: str) -> None: ...

@@ -13,6 +13,8 @@ from lab.topology import LabSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+# Each weak build (its environment, space-separated) with the experiment that must catch it; different in kind:
+# Sentinel use, readiness, consistency level, retries, durability, the queue, timeouts.
 MATRIX = [
     ("AGENT360_REDIS_MODE=direct", "redis-master-failover"),
     ("AGENT360_READY_CHECKS=none", "zone-partition"),
@@ -20,14 +22,18 @@ MATRIX = [
     ("AGENT360_RETRIES=0", "flapping-link"),
     ("AGENT360_READY_CHECKS=none", "zone-db-link-cut"),
     ("AGENT360_WRITE_ACK=cached", "zone-db-link-cut"),
+    ("AGENT360_READY_CHECKS=cassandra", "zone-redis-link-cut"),
+    ("AGENT360_READY_REDIS_GRACE=60 AGENT360_READY_REDIS_LOCAL_AFTER=60", "zone-redis-link-cut"),
+    ("AGENT360_EVENTS=best-effort", "zone-redis-link-cut"),
+    ("AGENT360_REQUEST_TIMEOUT=0.25", "datastore-latency"),
 ]
 
 
 @pytest.fixture
 def weak_lab(lab: Inventory, request: pytest.FixtureRequest):
     """Replace the app replicas with a weaker build; restore the resilient build afterwards."""
-    key, _, value = request.param.partition("=")
-    yield docker_lab.up(LabSettings(app_env=((key, value),)), Progress())
+    env = tuple((key, value) for key, _, value in (item.partition("=") for item in request.param.split()))
+    yield docker_lab.up(LabSettings(app_env=env), Progress())
     docker_lab.up(LabSettings(), Progress())
 
 

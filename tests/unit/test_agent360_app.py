@@ -20,6 +20,7 @@ class FakeCache:
         self.entries: dict[tuple[str, str], dict[str, Any]] = {}
         self.fail: DependencyError | None = None
         self.ping_delay = 0.0
+        self.master_answers = False
 
     async def start(self) -> None:
         self.journal.append("cache.start")
@@ -31,6 +32,9 @@ class FakeCache:
         await asyncio.sleep(self.ping_delay)
         if self.fail:
             raise self.fail
+
+    async def master_answers_sentinels(self, timeout: float) -> bool:
+        return self.master_answers
 
     async def cache_task(self, task: Task) -> None:
         if self.fail:
@@ -172,6 +176,22 @@ def test_a_redis_outage_longer_than_the_grace_makes_the_replica_unready():
         assert (await response.json())["checks"]["redis"] == "no master"
 
     run(scenario, Config(ready_timeout=0.2, ready_redis_grace=0.3))
+
+
+def test_a_redis_failure_the_sentinels_do_not_share_ends_the_grace_early():
+    async def scenario(client, cache, database):
+        cache.fail = DependencyError("redis", "Connection refused")
+        cache.master_answers = True
+        assert (await client.get("/ready")).status == 200
+        await asyncio.sleep(0.15)
+        response = await client.get("/ready")
+        assert response.status == 503
+        assert "this replica's own link" in (await response.json())["checks"]["redis"]
+        cache.master_answers = False
+        await asyncio.sleep(0.15)
+        assert (await client.get("/ready")).status == 200
+
+    run(scenario, Config(ready_timeout=0.2, ready_redis_grace=30, ready_redis_local_after=0.1))
 
 
 def test_the_grace_does_not_cover_cassandra():
