@@ -65,15 +65,29 @@ _LAB_READY = pytest.StashKey[bool]()
 
 
 def _ensure_lab(config: pytest.Config) -> None:
-    """Start the ha lab once per session when it is not running (idempotent)."""
+    """Start the ha lab once per session when it is not serving; a serving lab is gated as it runs (a build started
+    with `lab up --app-env` included)."""
     if config.stash.get(_LAB_READY, False):
         return
     from kernel.progress import Progress
     from lab import docker_lab
     from lab.topology import LabSettings
 
-    docker_lab.up(LabSettings(lab_id=os.environ.get("CHAOS360_LAB_ID", "chaos360")), Progress())
+    lab_id = os.environ.get("CHAOS360_LAB_ID", "chaos360")
+    if not _serving(lab_id):
+        docker_lab.up(LabSettings(lab_id=lab_id), Progress())
     config.stash[_LAB_READY] = True
+
+
+def _serving(lab_id: str) -> bool:
+    from kernel.errors import Chaos360Error
+    from kernel.inventory import load
+    from lab.readiness import SERVING_CHECKS, run_checks
+
+    try:
+        return all(check.ok for check in run_checks(load(lab_id), SERVING_CHECKS))
+    except (Chaos360Error, OSError):
+        return False
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

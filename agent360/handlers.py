@@ -42,8 +42,9 @@ async def ready(request: web.Request) -> web.Response:
     grace = request.app[REDIS_GRACE]
     redis_failing_s = grace.observe(redis == "ok")
     if "redis" in failed and not grace.counts(redis_failing_s):
-        if redis_failing_s >= config.ready_redis_local_after and \
-                await request.app[CACHE].master_answers_sentinels(timeout):
+        if grace.own or (redis_failing_s >= config.ready_redis_local_after
+                         and await request.app[CACHE].master_answers_sentinels(timeout)):
+            grace.own = True  # until Redis answers again: a Sentinel that is slow to reply must not flip it back
             checks["redis"] = f"{redis} (the Sentinels see the master answering: this replica's own link)"
             return _ready_answer(checks, failed)
         failed.remove("redis")

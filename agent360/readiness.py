@@ -19,11 +19,13 @@ class SharedOutageGrace:
     grace_s: float
     now: Callable[[], float] = time.monotonic
     failing_since: float | None = None
+    own: bool = False  # this failure was found to be this replica's own (a Sentinel saw the master answering)
 
     def observe(self, ok: bool) -> float:
         """Record one check; the seconds the dependency has been failing (0 when it answered)."""
         if ok:
             self.failing_since = None
+            self.own = False
             return 0.0
         if self.failing_since is None:
             self.failing_since = self.now()

@@ -33,7 +33,7 @@ TASK_TTL_S = 3600
 SENTINEL_TIMEOUT_S = 0.5
 CACHE_READ_TIMEOUT_CAP_S = 0.5
 MASTER_WATCH_INTERVAL_S = 1.0
-MASTER_PING_RECENT_MS = 1000  # Sentinel pings every second: a reply older than that means the master went quiet
+MASTER_PING_RECENT_MS = 2000  # Sentinel pings every second: a healthy master's last reply is up to ~1 s old
 
 
 def translate(address: Sequence[Any], address_map: Mapping[Address, Address]) -> Address:

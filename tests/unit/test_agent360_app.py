@@ -188,8 +188,12 @@ def test_a_redis_failure_the_sentinels_do_not_share_ends_the_grace_early():
         assert response.status == 503
         assert "this replica's own link" in (await response.json())["checks"]["redis"]
         cache.master_answers = False
-        await asyncio.sleep(0.15)
+        assert (await client.get("/ready")).status == 503, "a Sentinel slow to answer does not flip it back"
+        cache.fail = None
         assert (await client.get("/ready")).status == 200
+        cache.fail = DependencyError("redis", "MasterNotFoundError")
+        await asyncio.sleep(0.15)
+        assert (await client.get("/ready")).status == 200, "a new outage the Sentinels share is within grace"
 
     run(scenario, Config(ready_timeout=0.2, ready_redis_grace=30, ready_redis_local_after=0.1))
 
