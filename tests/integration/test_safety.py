@@ -153,16 +153,6 @@ def _wait_for_fault(lab_id: str, timeout_s: float = 30) -> None:
         time.sleep(0.1)
 
 
-def _wait_for_isolation(lab: Inventory, timeout_s: float = 30) -> list[str]:
-    """Block until the partition's packet filters are in place (the ledger entry is written before them)."""
-    target = DockerLabTarget(lab)
-    deadline = time.monotonic() + timeout_s
-    while not (rules := network_leftovers(lab, target)):
-        assert time.monotonic() < deadline, f"no isolation rule appeared within {timeout_s:g}s"
-        time.sleep(0.1)
-    return rules
-
-
 def _held_partition(tmp_path: Path) -> Path:
     """zone-partition that holds its fault 120 s, so a kill lands under the fault however slow the machine is."""
     experiment = yaml.safe_load((ROOT / "experiments" / "zone-partition.yaml").read_text())
@@ -173,13 +163,19 @@ def _held_partition(tmp_path: Path) -> Path:
     return path
 
 
+def _instances(leftovers: list[str]) -> set[str]:
+    """The instances named by leftover lines such as "app-a: 20 isolation rule(s)"."""
+    return {line.split(":", 1)[0] for line in leftovers}
+
+
 def test_sigkill_mid_fault_then_heal(lab: Inventory, tmp_path: Path) -> None:
+    spawned = time.time()
     process = _cli("run", str(_held_partition(tmp_path)))
-    _wait_for_fault(lab.lab_id)
-    rules = _wait_for_isolation(lab)
+    _wait_for_anchor(process, "zone-partition-held", "fault.effect", spawned)  # every filter in place, counted
+    rules = network_leftovers(lab, DockerLabTarget(lab))
     process.kill()
     process.wait()
-    assert set(rules) <= set(find_leftovers(lab))
+    assert rules and _instances(rules) <= _instances(find_leftovers(lab)), rules
 
     code, _, err = _finish(_cli("run", "experiments/app-replica-kill.yaml"))
     assert code == 4 and "unhealed faults in the ledger: isolate(a)" in err and "chaos360 heal" in err, err
