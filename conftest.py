@@ -1,4 +1,6 @@
-"""The pytest gate: every experiments/*.yaml is a test item, run through chaoslib with rollbacks always."""
+"""The pytest gate: every experiments/*.yaml is a test item, run through chaoslib with rollbacks always.
+
+An experiment tagged `drill` (long, for scheduled drills) is marked `drill` and left out unless `-m` selects it."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from chaos360.gate_keys import INTERRUPTED_RUN, OUTCOMES
 from chaos360.runner import run_file
@@ -16,6 +19,7 @@ from kernel.outcome import Outcome
 from kernel.verdict import Verdict
 
 NOT_EXPERIMENTS = {"objectives.yaml"}
+DRILL = "drill"
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:
@@ -27,7 +31,30 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Fil
 
 class ExperimentFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        yield ExperimentItem.from_parent(self, name=self.path.stem)
+        item = ExperimentItem.from_parent(self, name=self.path.stem)
+        if DRILL in experiment_tags(self.path):
+            item.add_marker(DRILL)
+        yield item
+
+
+def experiment_tags(path: Path) -> list[str]:
+    """The experiment's `tags`; none for a file that does not parse (running it reports why)."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    tags = document.get("tags") if isinstance(document, dict) else None
+    return [str(tag) for tag in tags] if isinstance(tags, list) else []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drills run only when asked for (`-m drill`): the default gate stays fast."""
+    if config.option.markexpr:
+        return
+    drills = [item for item in items if item.get_closest_marker(DRILL)]
+    if drills:
+        config.hook.pytest_deselected(items=drills)
+        items[:] = [item for item in items if not item.get_closest_marker(DRILL)]
 
 
 class ExperimentFailed(Exception):

@@ -6,6 +6,8 @@ import contextlib
 import time
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from kernel.errors import LabError, UsageError
 from kernel.fault import Arguments, Call, Declared, Footprint, Lab, Seconds, one_of
 from kernel.ledger import Undo
@@ -18,6 +20,11 @@ REDIS_MASTER = "the redis master"
 
 class DropMaster(Arguments):
     mode: Annotated[str, one_of(MODES, "mode")] = "stop"
+    wait_failover_s: Seconds = 20.0
+
+
+class ReturnMaster(Arguments):
+    down_s: Annotated[float, Field(gt=0, le=30, allow_inf_nan=False)] = 1.5
     wait_failover_s: Seconds = 20.0
 
 
@@ -51,6 +58,39 @@ def drop_master(mode: str = "stop", wait_failover_s: float = 20.0,
     old = run.target.redis_master()
     injected_at = time.time()
     _inject(run, mode, old)
+    new = _master_other_than(run, old, wait_failover_s)
+    switched_after = round(time.time() - injected_at, 2) if new != old else None
+    run.record_effect(f"redis-master-{mode}", new != old, old_master=old, new_master=new,
+                      switched_after_s=switched_after)
+    return {"mode": mode, "old_master": old, "new_master": new, "switched_after_s": switched_after,
+            "at": injected_at}
+
+
+def return_master(down_s: float = 1.5, wait_failover_s: float = 20.0,
+                  configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Stop the master and start it again after down_s, while the Sentinels fail over: until it is made a replica
+    of the new master, the old one accepts writes that the conversion then discards (Sentinel's split brain)."""
+    run = current_run(configuration)
+    old = run.target.redis_master()
+    injected_at = time.time()
+    entry = run.record_fault("redis-master-return", Undo(op="start", args={"name": old}), affects=[old],
+                             instance=old, down_s=down_s)
+    run.target.stop(old, timeout_s=0)
+    time.sleep(down_s)
+    run.target.start(old)
+    run.ledger.discard(entry)
+    run.events.append("fault.heal", fault="redis-master-return", entry=entry, instance=old)
+    returned_after = round(time.time() - injected_at, 2)
+    new = _master_other_than(run, old, wait_failover_s)
+    switched_after = round(time.time() - injected_at, 2) if new != old else None
+    run.record_effect("redis-master-return", new != old and run.target.is_running(old), old_master=old,
+                      new_master=new, returned_after_s=returned_after, switched_after_s=switched_after)
+    return {"old_master": old, "new_master": new, "returned_after_s": returned_after,
+            "switched_after_s": switched_after, "at": injected_at}
+
+
+def _master_other_than(run: Run, old: str, timeout_s: float) -> str:
+    """The master the Sentinels name once it is not `old`; `old` when they did not switch within timeout_s."""
     seen = [old]
 
     def switched() -> bool:
@@ -58,12 +98,16 @@ def drop_master(mode: str = "stop", wait_failover_s: float = 20.0,
             seen[0] = run.target.redis_master()
         return seen[0] != old
 
-    new = seen[0] if within(switched, wait_failover_s, poll_s=0.1) is not None else old
-    switched_after = round(time.time() - injected_at, 2) if new != old else None
-    run.record_effect(f"redis-master-{mode}", new != old, old_master=old, new_master=new,
-                      switched_after_s=switched_after)
-    return {"mode": mode, "old_master": old, "new_master": new, "switched_after_s": switched_after,
-            "at": injected_at}
+    return seen[0] if within(switched, timeout_s, poll_s=0.1) is not None else old
+
+
+def _plan_return(call: Call, lab: Lab) -> Footprint:
+    master = lab.master(lab.inventory)
+    name = master or REDIS_MASTER
+    now = f"now {master} per Sentinel" if master else "unknown now"
+    hit = frozenset({("redis", name)})
+    return Footprint(f"redis master: stop the current master ({now}; resolved at run time) and start it again after "
+                     f"{call.get('down_s'):g} s, while the Sentinels fail over", hit=hit, blame="down_s")
 
 
 def _plan(call: Call, lab: Lab) -> Footprint:
@@ -79,4 +123,7 @@ def _plan(call: Call, lab: Lab) -> Footprint:
                   down=hit if mode in ("stop", "pause") else frozenset(), blame="mode")
 
 
-DECLARED = (Declared(drop_master, "fault", DropMaster, _plan),)
+DECLARED = (
+    Declared(drop_master, "fault", DropMaster, _plan),
+    Declared(return_master, "fault", ReturnMaster, _plan_return),
+)

@@ -41,7 +41,7 @@ def heal_lab(lab_id: str, wait_ready_s: float = 120.0, progress: Progress | None
         stopped = kill_load_processes()
         ledger = Ledger(lab_id)
         lab = _target(lab_id, required=bool(ledger.entries()) or check_ready)
-        strays = lab[1].variant_slots() if lab else []
+        strays = _strays(lab[1]) if lab else []
         if lab is None or not (ledger.entries() or strays or check_ready):
             return LabHeal(HealReport(), len(stopped), "not checked (nothing to heal)")
         inventory, target = lab
@@ -49,8 +49,20 @@ def heal_lab(lab_id: str, wait_ready_s: float = 120.0, progress: Progress | None
         unrecorded = target.variant_slots()
         for slot in unrecorded:
             target.remove_variant(slot)
+        for server in _unchecked(target):
+            target.set_balancer_checks(server, True)
         ready = _wait_ready(inventory, wait_ready_s, progress or Progress(quiet=True))
         return LabHeal(report, len(stopped), ready, len(unrecorded))
+
+
+def _strays(target: Target) -> list[str]:
+    """What no ledger entry may cover (a harness killed between its step and the record): extra replicas and servers
+    the load balancer no longer health-checks."""
+    return [f"slot {slot}" for slot in target.variant_slots()] + _unchecked(target)
+
+
+def _unchecked(target: Target) -> list[str]:
+    return [server for server, on in target.balancer_checks().items() if not on]
 
 
 def _target(lab_id: str, required: bool) -> tuple[Inventory, Target] | None:

@@ -112,6 +112,16 @@ class RecoveryObjective(_Frozen):
     why: Why
 
 
+class AlertDrillObjective(_Frozen):
+    """The alert drill: `alert` must fire within `fire_within_s` of the first fault and resolve within
+    `resolve_within_s` of the heal."""
+
+    alert: Name
+    fire_within_s: float = Field(gt=0.0, le=3600.0)
+    resolve_within_s: float = Field(gt=0.0, le=3600.0)
+    why: Why
+
+
 class Objectives(_Frozen):
     error_rate: ErrorRateObjective
     restarts: RestartObjective
@@ -125,6 +135,7 @@ class Objectives(_Frozen):
     worst_window: Window
     stop_conditions: StopConditions
     recovery: dict[FaultName, RecoveryObjective] = Field(min_length=1)
+    alert_drill: AlertDrillObjective | None = None
 
     @property
     def recovery_hold_s(self) -> float:

@@ -82,6 +82,12 @@ class Target(Protocol):
     def balancer_sessions(self) -> dict[str, int]:
         """Open sessions per server behind the load balancer."""
 
+    def balancer_checks(self) -> dict[str, bool]:
+        """Per server behind the load balancer, whether it is health-checked (unchecked: it stays in rotation)."""
+
+    def set_balancer_checks(self, server: str, enabled: bool) -> None:
+        """Turn the load balancer's health checks of one server on or off."""
+
     def apply(self, undo: Undo) -> None:
         """Carry out one undo from the fault ledger; idempotent."""
 

@@ -9,6 +9,7 @@ from kernel.inventory import Inventory
 
 BACKEND = "agent360"
 STATES = ("ready", "drain", "maint")
+CHECK_CONFIGURED, CHECK_ENABLED = 0x2, 0x4  # srv_check_state bits CHK_ST_CONFIGURED and CHK_ST_ENABLED
 
 
 def command(inventory: Inventory, line: str) -> str:
@@ -47,3 +48,25 @@ def sessions(inventory: Inventory) -> dict[str, int]:
         if row.get("pxname") == BACKEND and row.get("svname") not in ("FRONTEND", "BACKEND"):
             result[row["svname"]] = int(row.get("scur") or 0)
     return result
+
+
+def set_checks(inventory: Inventory, server: str, enabled: bool) -> None:
+    """Health checks on or off for one server; off, HAProxy keeps it in rotation whatever it answers."""
+    command(inventory, f"{'enable' if enabled else 'disable'} health {BACKEND}/{server}")
+
+
+def checks(inventory: Inventory) -> dict[str, bool]:
+    return checks_enabled(command(inventory, f"show servers state {BACKEND}"))
+
+
+def checks_enabled(servers_state: str) -> dict[str, bool]:
+    """Per health-checked server of the backend, whether its checks run, from `show servers state` (a version
+    line, a `# be_id ...` header, one row per server); servers configured without checks are left out."""
+    lines = servers_state.splitlines()
+    header = next((line.lstrip("# ").split() for line in lines if line.startswith("# be_id")), None)
+    if header is None:
+        raise LabError(f"HAProxy `show servers state` without a header: {servers_state[:200]!r}")
+    rows = [dict(zip(header, line.split(), strict=False)) for line in lines if line and line[0].isdigit()]
+    states = {row["srv_name"]: int(row["srv_check_state"]) for row in rows
+              if row.get("be_name") == BACKEND and "srv_check_state" in row}
+    return {name: bool(state & CHECK_ENABLED) for name, state in states.items() if state & CHECK_CONFIGURED}

@@ -40,6 +40,11 @@ def toxic_leftovers(inventory: Inventory, target: DockerLabTarget) -> list[str]:
     return found
 
 
+def balancer_leftovers(target: DockerLabTarget) -> list[str]:
+    return [f"load balancer: health checks of {server} off" for server, on in target.balancer_checks().items()
+            if not on]
+
+
 def find_leftovers(inventory: Inventory) -> list[str]:
     """Every trace of a fault or of load still present; empty when the lab is clean."""
     client = docker.from_env()
@@ -49,4 +54,5 @@ def find_leftovers(inventory: Inventory) -> list[str]:
     found += container_leftovers(inventory, client)
     found += network_leftovers(inventory, target)
     found += toxic_leftovers(inventory, target)
+    found += balancer_leftovers(target)
     return found

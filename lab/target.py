@@ -232,6 +232,12 @@ class DockerLabTarget:
     def balancer_sessions(self) -> dict[str, int]:
         return haproxy_admin.sessions(self.inventory)
 
+    def balancer_checks(self) -> dict[str, bool]:
+        return haproxy_admin.checks(self.inventory)
+
+    def set_balancer_checks(self, server: str, enabled: bool) -> None:
+        haproxy_admin.set_checks(self.inventory, server, enabled)
+
     def apply(self, undo: Undo) -> None:
         """Carry out one undo from the fault ledger; every operation is idempotent."""
         args = undo.args
@@ -242,6 +248,7 @@ class DockerLabTarget:
             "remove_toxic": lambda: self.remove_toxic(str(args["sidecar"]), str(args["proxy"]), str(args["toxic"])),
             "enable_proxy": lambda: self.set_proxy_enabled(str(args["sidecar"]), str(args["proxy"]), True),
             "remove_variant": lambda: self.remove_variant(int(args["slot"])),
+            "enable_checks": lambda: self.set_balancer_checks(str(args["server"]), True),
         }
         if undo.op not in operations:
             raise LabError(f"unknown undo operation {undo.op!r}")

@@ -18,13 +18,13 @@ from kernel.record import Event, read_events, read_requests, ready_samples
 from kernel.run import Run, current_run
 from kernel.verdict import Judgement, Verdict, combine, compare, format_value
 from loadtests.payloads import payload_matches
-from probes import cut_off, integrity, prometheus, sentinel_events, traffic
+from probes import alerts, cut_off, integrity, prometheus, sentinel_events, traffic
 from probes.queue_events import read_created_events
 from probes.stored_tasks import stored_tasks
 
 POLL_S = 0.5
 CHECK_NAMES = ("effect", "error_rate", "worst_window", "recovery", "lost_writes", "failover_time", "server_errors",
-               "restarts", "cut_off", "queue", "read_your_writes")
+               "restarts", "cut_off", "queue", "read_your_writes", "alert_fired", "alert_resolved")
 
 
 def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -191,6 +191,8 @@ def _judgements(run: Run, fault: str, events: list[Event], start: float, objecti
         "cut_off": lambda: cut_off.judge_cut_off_unready(events, objectives.recovery_for(fault).seconds),
         "queue": lambda: _judge_queue(run),
         "read_your_writes": lambda: integrity.judge_read_your_writes(requests),
+        "alert_fired": lambda: alerts.judge_fired(events, objectives.alert_drill),
+        "alert_resolved": lambda: alerts.judge_resolved(events, objectives.alert_drill),
     }
     unknown = sorted(set(checks) - set(builders))
     if unknown:

@@ -9,7 +9,8 @@ from kernel.objectives import DEFAULT_PATH, Objectives, load_objectives, parse_o
 
 GUIDE_FAULTS = {
     "app-replica-kill", "zone-partition", "redis-master-failover", "cassandra-node-loss", "datastore-latency",
-    "rolling-update", "canary-fault", "flapping-link", "zone-db-link-cut", "zone-redis-link-cut",
+    "rolling-update", "canary-fault", "flapping-link", "zone-db-link-cut", "zone-redis-link-cut", "alert-drill",
+    "redis-master-returns",
 }
 
 
