@@ -33,6 +33,7 @@ TASK_TTL_S = 3600
 SENTINEL_TIMEOUT_S = 0.5
 CACHE_READ_TIMEOUT_CAP_S = 0.5
 MASTER_WATCH_INTERVAL_S = 1.0
+TRANSITION_REPLIES = ("NOREPLICAS", "MASTERDOWN")
 MASTER_PING_RECENT_MS = 2000  # Sentinel pings every second: a healthy master's last reply is up to ~1 s old
 
 
@@ -104,7 +105,13 @@ async def _guarded(awaitable: Awaitable[T]) -> T:
     except (RedisConnectionError, RedisTimeoutError, OSError) as error:
         raise DependencyError(DEPENDENCY, _describe(error), retryable=True) from error
     except RedisError as error:
-        raise DependencyError(DEPENDENCY, _describe(error)) from error
+        raise DependencyError(DEPENDENCY, _describe(error), retryable=_master_in_transition(error)) from error
+
+
+def _master_in_transition(error: RedisError) -> bool:
+    """A master refusing writes until it has a replica again (min-replicas-to-write) or a Sentinel-less failover
+    settles: the next attempt, through a fresh Sentinel lookup, may reach the new master."""
+    return str(error).startswith(TRANSITION_REPLIES)
 
 
 _CLIENT_REPR = re.compile(r"<redis\.asyncio\.client\.Redis\(.*?,host=([^,]+),port=(\d+),.*?\)>\)>\)>")

@@ -203,6 +203,13 @@ def test_server_errors_are_not_retried():
     assert not caught.value.retryable
 
 
+def test_a_master_without_enough_replicas_is_retried_after_a_fresh_lookup(monkeypatch):
+    monkeypatch.setattr("agent360.retry.RetryPolicy.backoff", lambda self, attempt: 0.0)
+    fake = FakeRedis(failures=2, error=ResponseError("NOREPLICAS Not enough good replicas to write."))
+    asyncio.run(store_with(fake, 3).cache_task(TASK))
+    assert len(fake.sets) == 1 and fake.connection_pool.disconnects == 2
+
+
 def test_append_event_writes_a_capped_stream_entry():
     fake = FakeRedis()
     asyncio.run(store_with(fake, 0).append_event(TASK, "created"))
