@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,19 +35,17 @@ def run_file(path: Path, lab_id: str) -> Outcome:
 
     experiment = load(path, lab_id)
     redact.register_run(experiment)
-    experiment.setdefault("configuration", {})["lab_id"] = lab_id
+    configuration = experiment.setdefault("configuration", {})
+    configuration["lab_id"] = lab_id
     interrupts.install()
     with run_lock(lab_id):
         refuse_unhealed(lab_id)
         run_dir = runs.new_run_dir(path.stem)
-        os.environ[runs.RUN_DIR_ENV] = str(run_dir)
+        configuration[runs.RUN_DIR_KEY] = str(run_dir)
         logging.getLogger("chaostoolkit").setLevel(logging.ERROR)
         started = time.monotonic()
-        try:
-            with _our_signal_handlers(), live.view(run_dir, path.stem):
-                journal = run_experiment(experiment, settings=ROLLBACKS_ALWAYS)
-        finally:
-            os.environ.pop(runs.RUN_DIR_ENV, None)
+        with _our_signal_handlers(), live.view(run_dir, path.stem):
+            journal = run_experiment(experiment, settings=ROLLBACKS_ALWAYS)
     wall = time.monotonic() - started
     (run_dir / "journal.json").write_text(redact.text(json.dumps(journal, indent=1, default=str)))
     outcome = outcome_of(path.stem, run_dir, wall, journal)
