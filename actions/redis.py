@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import Annotated, Any
 
@@ -10,7 +9,7 @@ from kernel.errors import LabError, UsageError
 from kernel.fault import Arguments, Call, Declared, Footprint, Lab, Seconds, one_of
 from kernel.ledger import Undo
 from kernel.run import Run, current_run
-from kernel.waiting import within
+from kernel.waiting import poll_until
 
 MODES = ("kill", "stop", "pause", "isolate")
 REDIS_MASTER = "the redis master"
@@ -51,19 +50,20 @@ def drop_master(mode: str = "stop", wait_failover_s: float = 20.0,
     old = run.target.redis_master()
     injected_at = time.time()
     _inject(run, mode, old)
-    seen = [old]
-
-    def switched() -> bool:
-        with contextlib.suppress(LabError):
-            seen[0] = run.target.redis_master()
-        return seen[0] != old
-
-    new = seen[0] if within(switched, wait_failover_s, poll_s=0.1) is not None else old
+    new = poll_until(lambda: _master_now(run, old), lambda master: master != old, wait_failover_s, poll_s=0.1)
     switched_after = round(time.time() - injected_at, 2) if new != old else None
     run.record_effect(f"redis-master-{mode}", new != old, old_master=old, new_master=new,
                       switched_after_s=switched_after)
     return {"mode": mode, "old_master": old, "new_master": new, "switched_after_s": switched_after,
             "at": injected_at}
+
+
+def _master_now(run: Run, last_known: str) -> str:
+    """The master the Sentinels name, or `last_known` while they cannot say."""
+    try:
+        return run.target.redis_master()
+    except LabError:
+        return last_known
 
 
 def _plan(call: Call, lab: Lab) -> Footprint:
