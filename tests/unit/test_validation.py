@@ -17,7 +17,7 @@ import yaml
 
 from actions.deploy import CANARY_FAULTS
 from chaos360 import runner
-from chaos360.schemas import PROVIDERS, REGISTRY
+from chaos360.schemas import PROVIDERS
 from chaos360.validation import check_file, validate
 from kernel.errors import UsageError
 from kernel.experiment_file import read_experiment
@@ -221,7 +221,7 @@ def test_every_callable_of_a_provider_module_has_a_schema(module: str):
     functions = inspect.getmembers(importlib.import_module(module), inspect.isfunction)
     callable_ = {name for name, f in functions if f.__module__ == module and not name.startswith("_")
                  and "configuration" in inspect.signature(f).parameters}
-    assert callable_ == {f for m, f in REGISTRY if m == module}
+    assert callable_ == {p.func for p in PROVIDERS if p.module == module}
 
 
 class _Passed(Exception):
