@@ -17,13 +17,12 @@ from docker.models.containers import Container
 from kernel.errors import LabError, UsageError
 from kernel.inventory import Inventory, InventoryInstance
 from kernel.ledger import Undo
-from kernel.target import ToxicSpec
+from kernel.target import CANARY_SLOT, SURGE_SLOT, ToxicSpec
 from kernel.waiting import wait_for
 from lab import haproxy_admin
 from lab.containers import LABEL_LAB
 from lab.docker_lab import remove_container
 from lab.readiness import SERVING_CHECKS, current_master, haproxy_servers, run_checks
-from lab.topology import CANARY_SLOT, SURGE_SLOT
 from lab.variants import start_variant
 
 RULE_COMMENT = "chaos360-isolation"
