@@ -35,7 +35,7 @@ def _inject(run: Run, mode: str, master: str) -> None:
                          instance=master)
         run.target.pause(master)
     else:
-        members = [i.name for i in run.inventory.instances if i.zone == zone]
+        members = [i.name for i in run.inventory.in_zone(zone)]
         run.record_fault("redis-master-isolate", Undo(op="rejoin", args={"zone": zone}), affects=members,
                          instance=master, zone=zone)
         run.target.isolate(zone)

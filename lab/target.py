@@ -96,11 +96,10 @@ class DockerLabTarget:
         return wait_for(back, timeout_s, f"{name} back after its crash")
 
     def _zone_members(self, zone: str) -> tuple[list[InventoryInstance], list[InventoryInstance]]:
-        zoned = [i for i in self.inventory.instances if i.zone]
-        inside = [i for i in zoned if i.zone == zone]
+        inside = list(self.inventory.in_zone(zone))
         if not inside:
             raise UsageError(f"zone {zone!r} is not one of {list(self.inventory.zones)}")
-        return inside, [i for i in zoned if i.zone != zone]
+        return inside, [i for i in self.inventory.instances if i.zone and i.zone != zone]
 
     def _iptables(self, name: str, arguments: list[str]) -> subprocess.CompletedProcess[str]:
         """Run iptables inside the instance's network namespace, entered from the host."""
