@@ -64,7 +64,7 @@ def _proxies(inventory: Inventory, link: str, zone: str | None) -> list[tuple[st
 def _behind(run: Run, sidecar: str) -> list[str]:
     """The app replicas whose datastore links go through `sidecar` (those of its zone)."""
     zone = run.inventory.get(sidecar).zone
-    return [app.name for app in run.inventory.by_role("app") if app.zone == zone]
+    return [app.name for app in run.inventory.in_zone(zone, "app")] if zone else []
 
 
 def _toxic(kind: str, stream: str, toxicity: float, attributes: dict[str, int] | None) -> ToxicSpec:

@@ -11,7 +11,7 @@ from kernel.fault import Arguments, Call, Declared, Footprint, Lab, NoArguments
 from kernel.interrupts import request_abort
 from kernel.objectives import load_objectives
 from kernel.recorder import Recorder
-from kernel.run import current_run
+from kernel.run import Run, current_run
 from loadtests.controller import MAX_DURATION_S, MAX_USERS, LoadController, LoadSpec
 from loadtests.schedule import MAX_PACE_S, MIN_PACE_S, PACE_S
 from probes.stop_conditions import watch
@@ -34,7 +34,10 @@ def start_load(users: int = 20, spawn_rate: float = 20, duration_s: float = 120,
 
 
 def stop_load(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    run = current_run(configuration)
+    return stop_load_of(current_run(configuration))
+
+
+def stop_load_of(run: Run) -> dict[str, Any]:
     stopped = []
     for watcher in [w for w in run.background if isinstance(w, Recorder)]:
         watcher.stop()

@@ -22,7 +22,7 @@ def isolate_zone(zone: str, configuration: dict[str, Any] | None = None) -> dict
         raise UsageError(f"zone {zone!r} is not one of {', '.join(run.inventory.zones)}")
     if len(run.inventory.zones) < 2:
         raise UsageError("a partition needs at least two zones (use the ha profile)")
-    members = [i.name for i in run.inventory.instances if i.zone == zone]
+    members = [i.name for i in run.inventory.in_zone(zone)]
     run.record_fault("isolate", Undo(op="rejoin", args={"zone": zone}), affects=members, zone=zone)
     cut = run.target.isolate(zone)
     rules = {name: len(run.target.isolation_rules(name)) for name in cut}
@@ -47,7 +47,7 @@ def _planned_zone(call: Call, lab: Lab) -> str:
 
 
 def _members(lab: Lab, zone: str) -> str:
-    return ", ".join(i.name for i in lab.inventory.instances if i.zone == zone)
+    return ", ".join(i.name for i in lab.inventory.in_zone(zone))
 
 
 def _plan_isolate(call: Call, lab: Lab) -> Footprint:

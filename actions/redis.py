@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ from kernel.errors import LabError, UsageError
 from kernel.fault import Arguments, Call, Declared, Footprint, Lab, Seconds, one_of
 from kernel.ledger import Undo
 from kernel.run import Run, current_run
-from kernel.waiting import within
+from kernel.waiting import poll_until
 
 MODES = ("kill", "stop", "pause", "isolate")
 REDIS_MASTER = "the redis master"
@@ -43,7 +42,7 @@ def _inject(run: Run, mode: str, master: str) -> None:
                          instance=master)
         run.target.pause(master)
     else:
-        members = [i.name for i in run.inventory.instances if i.zone == zone]
+        members = [i.name for i in run.inventory.in_zone(zone)]
         run.record_fault("redis-master-isolate", Undo(op="rejoin", args={"zone": zone}), affects=members,
                          instance=master, zone=zone)
         run.target.isolate(zone)
@@ -91,14 +90,7 @@ def return_master(down_s: float = 1.5, wait_failover_s: float = 20.0,
 
 def _master_other_than(run: Run, old: str, timeout_s: float) -> str:
     """The master the Sentinels name once it is not `old`; `old` when they did not switch within timeout_s."""
-    seen = [old]
-
-    def switched() -> bool:
-        with contextlib.suppress(LabError):
-            seen[0] = run.target.redis_master()
-        return seen[0] != old
-
-    return seen[0] if within(switched, timeout_s, poll_s=0.1) is not None else old
+    return poll_until(lambda: _master_now(run, old), lambda master: master != old, timeout_s, poll_s=0.1)
 
 
 def _plan_return(call: Call, lab: Lab) -> Footprint:
@@ -108,6 +100,14 @@ def _plan_return(call: Call, lab: Lab) -> Footprint:
     hit = frozenset({("redis", name)})
     return Footprint(f"redis master: stop the current master ({now}; resolved at run time) and start it again after "
                      f"{call.get('down_s'):g} s, while the Sentinels fail over", hit=hit, blame="down_s")
+
+
+def _master_now(run: Run, last_known: str) -> str:
+    """The master the Sentinels name, or `last_known` while they cannot say."""
+    try:
+        return run.target.redis_master()
+    except LabError:
+        return last_known
 
 
 def _plan(call: Call, lab: Lab) -> Footprint:

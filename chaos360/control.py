@@ -1,11 +1,14 @@
 """Chaos Toolkit control: opens the run (directory, recorders), and always closes it (load off, faults healed).
 
+The run rides in the configuration chaoslib hands the controls and, as a shallow copy, every activity.
+
 Declared in every experiment file, so plain `chaos run` gets the same safety as `chaos360 run`.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from chaos360.recorders import start_recorders
@@ -22,9 +25,11 @@ _recorders: list[Recorder] = []
 def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
                               **_: Any) -> None:
     redact.register_run(context)
-    lab_id = (configuration or {}).get("lab_id")
+    configuration = configuration if configuration is not None else {}
+    lab_id, run_dir = configuration.get("lab_id"), configuration.get(runs.RUN_DIR_KEY)
     run = runs.start_run(str(context.get("title", "experiment")), lab_id=str(lab_id) if lab_id else None,
-                         target_factory=DockerLabTarget)
+                         run_dir=Path(run_dir) if run_dir else None, target_factory=DockerLabTarget)
+    runs.attach(configuration, run)
     run.stop_conditions = conditions_for(context)
     run.allow_majority = allows_majority(context)
     run.events.append("run.start", experiment=context.get("title"), lab_id=run.lab_id,
@@ -46,14 +51,14 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any] | No
         close_run(run)
     finally:
         (run.run_dir / "journal.json").write_text(redact.text(json.dumps(state or {}, indent=1, default=str)))
-        runs.end_run()
+        runs.detach(configuration)
 
 
 def close_run(run: runs.Run) -> str:
     """Stop load and recorders and heal every fault; returns what was healed. Safe to call twice."""
-    from actions.load import stop_load
+    from actions.load import stop_load_of
 
-    stop_load()
+    stop_load_of(run)
     discard_prepared(run.run_dir.name)
     report = run.heal()
     stop_all(_recorders)

@@ -9,14 +9,13 @@ from kernel.problems import Invalid
 
 
 def effect_of(call: Call, lab: Lab) -> Footprint:
-    module, _, func = call.provider.rpartition(".")
-    plan = REGISTRY[(module, func)].plan
+    provider = REGISTRY[call.provider]
     try:
-        return plan(call, lab) if plan is not None else _probe(call)
+        return provider.plan(call, lab) if provider.plan is not None else _probe(call, provider.func)
     except UsageError as error:
         raise Invalid(call.field(), str(error)) from None
 
 
-def _probe(call: Call) -> Footprint:
+def _probe(call: Call, func: str) -> Footprint:
     arguments = ", ".join(f"{k}={v}" for k, v in call.arguments.model_dump(exclude_defaults=True).items())
-    return Footprint(f"probe {call.provider.rpartition('.')[2]}({arguments})")
+    return Footprint(f"probe {func}({arguments})")

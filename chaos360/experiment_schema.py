@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from chaos360.schemas import MODULES, REGISTRY, Provider
+from chaos360.schemas import MODULES, PROVIDERS, REGISTRY, Provider
 from kernel.problems import shown
 
 PACKAGES = ("actions.", "probes.", "chaos360.")
@@ -114,14 +114,14 @@ class ActivityProvider(_PythonProvider):
     @classmethod
     def _known_func(cls, value: str, info: ValidationInfo) -> str:
         module = info.data.get("module")
-        if module is not None and (module, value) not in REGISTRY:
-            known = ", ".join(f for m, f in REGISTRY if m == module)
+        if module is not None and f"{module}.{value}" not in REGISTRY:
+            known = ", ".join(p.func for p in PROVIDERS if p.module == module)
             raise ValueError(f"{module} has no function {shown(value)} experiments may call; expected one of {known}")
         return value
 
     @property
     def entry(self) -> Provider:
-        return REGISTRY[(self.module, self.func)]
+        return REGISTRY[f"{self.module}.{self.func}"]
 
 
 class Activity(_Strict):

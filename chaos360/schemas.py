@@ -61,5 +61,5 @@ def declared_providers() -> tuple[Provider, ...]:
 
 
 PROVIDERS = declared_providers()
-REGISTRY = {(p.module, p.func): p for p in PROVIDERS}
+REGISTRY = {p.name: p for p in PROVIDERS}
 MODULES = tuple(dict.fromkeys(p.module for p in PROVIDERS))

@@ -37,6 +37,9 @@ class Inventory(BaseModel):
     def by_role(self, role: str) -> tuple[InventoryInstance, ...]:
         return tuple(i for i in self.instances if i.role == role)
 
+    def in_zone(self, zone: str, role: str | None = None) -> tuple[InventoryInstance, ...]:
+        return tuple(i for i in self.instances if i.zone == zone and (role is None or i.role == role))
+
     def get(self, name: str) -> InventoryInstance:
         for instance in self.instances:
             if instance.name == name:

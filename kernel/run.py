@@ -21,8 +21,9 @@ from kernel.record import EventLog
 from kernel.target import Target
 
 RUNS_DIR_ENV = "CHAOS360_RUNS_DIR"
-RUN_DIR_ENV = "CHAOS360_RUN_DIR"
 LAB_ID_ENV = "CHAOS360_LAB_ID"
+RUN_KEY = "chaos360_run"
+RUN_DIR_KEY = "chaos360_run_dir"
 
 
 def runs_root() -> Path:
@@ -97,32 +98,40 @@ class Run:
         self.events.append("fault.effect", fault=fault, took_effect=bool(took_effect), **evidence)
 
 
-_current: Run | None = None
-_lock = threading.Lock()
-
-
 def start_run(experiment: str, lab_id: str | None = None, run_dir: Path | None = None,
               target_factory: Callable[[Inventory], Target] | None = None) -> Run:
-    global _current
-    with _lock:
-        directory = run_dir or (Path(os.environ[RUN_DIR_ENV]) if os.environ.get(RUN_DIR_ENV) else None)
-        if directory is None:
-            directory = new_run_dir(experiment)
-        directory.mkdir(parents=True, exist_ok=True)
-        _current = Run(directory, lab_id or os.environ.get(LAB_ID_ENV, "chaos360"), experiment,
-                       target_factory=target_factory)
-        return _current
+    directory = run_dir or new_run_dir(experiment)
+    directory.mkdir(parents=True, exist_ok=True)
+    return Run(directory, lab_id or os.environ.get(LAB_ID_ENV, "chaos360"), experiment, target_factory=target_factory)
+
+
+def attach(configuration: dict[str, Any], run: Run) -> dict[str, Any]:
+    """Hand `run` to every activity: chaoslib passes each one a shallow copy of the configuration its controls got."""
+    configuration[RUN_KEY] = run
+    return configuration
+
+
+def detach(configuration: dict[str, Any] | None) -> None:
+    if configuration is not None:
+        configuration.pop(RUN_KEY, None)
+
+
+_adhoc: dict[str, Run] = {}
+_adhoc_lock = threading.Lock()
 
 
 def current_run(configuration: dict[str, Any] | None = None) -> Run:
-    """The active run; an activity called outside any run (a bare `chaos run`) starts one."""
-    if _current is not None:
-        return _current
-    lab_id = (configuration or {}).get("lab_id")
-    return start_run("adhoc", lab_id=str(lab_id) if lab_id else None)
+    """The run chaos360's control attached to `configuration`.
 
-
-def end_run() -> None:
-    global _current
-    with _lock:
-        _current = None
+    Outside any (an experiment without the control, a direct call) the activities of a lab share one ad-hoc run,
+    so that a probe still reads the load an earlier activity started.
+    """
+    configuration = configuration or {}
+    run = configuration.get(RUN_KEY)
+    if isinstance(run, Run):
+        return run
+    lab_id = str(configuration.get("lab_id") or os.environ.get(LAB_ID_ENV, "chaos360"))
+    with _adhoc_lock:
+        if lab_id not in _adhoc:
+            _adhoc[lab_id] = start_run("adhoc", lab_id=lab_id)
+        return _adhoc[lab_id]

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from kernel.errors import LabError
+
+T = TypeVar("T")
+
+
+def poll_until(read: Callable[[], T], done: Callable[[T], bool], timeout_s: float, poll_s: float = 0.2) -> T:
+    """The first value `read` returns that is `done` (read at once, then every poll_s), else the last one read
+    when timeout_s ran out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = read()
+        if done(value) or time.monotonic() >= deadline:
+            return value
+        time.sleep(poll_s)
 
 
 def within(condition: Callable[[], bool], timeout_s: float, poll_s: float = 0.2) -> float | None:
     """Seconds until `condition` held (checked at once, then every poll_s), or None when timeout_s ran out."""
     started = time.monotonic()
-    while True:
-        if condition():
-            return time.monotonic() - started
-        if time.monotonic() - started >= timeout_s:
-            return None
-        time.sleep(poll_s)
+    held = poll_until(condition, bool, timeout_s, poll_s)
+    return time.monotonic() - started if held else None
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.2) -> float:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+from kernel.target import CANARY_SLOT, SURGE_SLOT
 from lab.topology import (
-    CANARY_SLOT,
     CASSANDRA_PROXY_PORT,
     CASSANDRA_TOKENS,
     REDIS_PROXY_PORT,
-    SURGE_SLOT,
     Instance,
     Role,
     Topology,

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import socket
-import time
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ import redis
 from kernel.errors import LabError
 from kernel.inventory import Inventory
 from kernel.progress import Progress
+from kernel.waiting import poll_until
 from lab.configs import FAIL_OPEN_SUFFIX, MASTER_NAME
 
 HTTP_TIMEOUT_S = 2.0
@@ -196,16 +196,21 @@ def run_checks(inventory: Inventory, checks: tuple[Callable[[Inventory], Check],
 
 def wait_until(predicate: Callable[[], list[Check]], timeout_s: float, progress: Progress) -> list[Check]:
     """Poll the checks until all pass; report each change of the failing set."""
-    deadline = time.monotonic() + timeout_s
-    last = ""
-    while True:
-        checks = predicate()
-        failing = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)
-        if not failing:
-            return checks
-        if failing != last:
+    reported = ""
+
+    def passed(checks: list[Check]) -> bool:
+        nonlocal reported
+        failing = _failing(checks)
+        if failing and failing != reported:
             progress.step(f"waiting: {failing}")
-            last = failing
-        if time.monotonic() > deadline:
-            raise LabError(f"lab not ready after {timeout_s:.0f}s: {failing}")
-        time.sleep(1.0)
+            reported = failing
+        return not failing
+
+    checks = poll_until(predicate, passed, timeout_s, poll_s=1.0)
+    if failing := _failing(checks):
+        raise LabError(f"lab not ready after {timeout_s:.0f}s: {failing}")
+    return checks
+
+
+def _failing(checks: list[Check]) -> str:
+    return "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)

@@ -17,13 +17,12 @@ from docker.models.containers import Container
 from kernel.errors import LabError, UsageError
 from kernel.inventory import Inventory, InventoryInstance
 from kernel.ledger import Undo
-from kernel.target import ToxicSpec
+from kernel.target import CANARY_SLOT, SURGE_SLOT, ToxicSpec
 from kernel.waiting import wait_for
 from lab import haproxy_admin
 from lab.containers import LABEL_LAB
 from lab.docker_lab import remove_container
 from lab.readiness import SERVING_CHECKS, current_master, haproxy_servers, run_checks
-from lab.topology import CANARY_SLOT, SURGE_SLOT
 from lab.variants import start_variant
 
 RULE_COMMENT = "chaos360-isolation"
@@ -97,11 +96,10 @@ class DockerLabTarget:
         return wait_for(back, timeout_s, f"{name} back after its crash")
 
     def _zone_members(self, zone: str) -> tuple[list[InventoryInstance], list[InventoryInstance]]:
-        zoned = [i for i in self.inventory.instances if i.zone]
-        inside = [i for i in zoned if i.zone == zone]
+        inside = list(self.inventory.in_zone(zone))
         if not inside:
             raise UsageError(f"zone {zone!r} is not one of {list(self.inventory.zones)}")
-        return inside, [i for i in zoned if i.zone != zone]
+        return inside, [i for i in self.inventory.instances if i.zone and i.zone != zone]
 
     def _iptables(self, name: str, arguments: list[str]) -> subprocess.CompletedProcess[str]:
         """Run iptables inside the instance's network namespace, entered from the host."""

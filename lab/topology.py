@@ -9,8 +9,6 @@ import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kernel.target import CANARY_SLOT, SURGE_SLOT  # noqa: F401  (the lab's balancer names these)
-
 
 class Role(StrEnum):
     APP = "app"

@@ -13,15 +13,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 from urllib.parse import urlsplit
 
 from kernel.errors import Chaos360Error
 from kernel.redact import is_secret_name
+from kernel.waiting import poll_until
 from loadtests.journal import REQUESTS_FILE_ENV
 from loadtests.processes import MARKER_ENV, find_load_processes, kill_load_processes
 from loadtests.schedule import MAX_PACE_S, MIN_PACE_S, PACE_S
@@ -35,6 +36,7 @@ MAX_DURATION_S = 3600
 LOCUST_STOP_TIMEOUT_S = 5
 TERM_GRACE_S = 10.0
 POLL_S = 0.1
+StartState = Literal["requesting", "exited", "starting"]
 LOG_TAIL_LINES = 20
 
 
@@ -129,19 +131,23 @@ class LoadController:
 
     def _wait_for_first_request(self) -> None:
         assert self._process is not None
-        deadline = time.monotonic() + self.start_timeout_s
-        while not self._journal_started():
-            if self._process.poll() is not None:
-                raise LoadStartError(
-                    f"locust exited with code {self._process.returncode} before sending a request; "
-                    f"last lines of {self.log_file}:\n{self.log_tail()}"
-                )
-            if time.monotonic() > deadline:
-                raise LoadStartError(
-                    f"locust sent no request within {self.start_timeout_s:g}s; last lines of {self.log_file}:\n"
-                    f"{self.log_tail()}"
-                )
-            time.sleep(POLL_S)
+        state = poll_until(self._start_state, lambda s: s != "starting", self.start_timeout_s, poll_s=POLL_S)
+        if state == "exited":
+            raise LoadStartError(
+                f"locust exited with code {self._process.returncode} before sending a request; "
+                f"last lines of {self.log_file}:\n{self.log_tail()}"
+            )
+        if state == "starting":
+            raise LoadStartError(
+                f"locust sent no request within {self.start_timeout_s:g}s; last lines of {self.log_file}:\n"
+                f"{self.log_tail()}"
+            )
+
+    def _start_state(self) -> StartState:
+        assert self._process is not None
+        if self._journal_started():
+            return "requesting"
+        return "exited" if self._process.poll() is not None else "starting"
 
     def _journal_started(self) -> bool:
         try:

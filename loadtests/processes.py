@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from pathlib import Path
+
+from kernel.waiting import within
 
 MARKER_ENV = "CHAOS360_LOAD_MARKER"
 PROC = Path("/proc")
@@ -53,9 +54,7 @@ def kill_load_processes(marker: str | None = None, grace_s: float = 5.0) -> list
     pids = find_load_processes(marker)
     for pid in pids:
         _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(POLL_S)
+    within(lambda: not any(_alive(pid) for pid in pids), grace_s, poll_s=POLL_S)
     for pid in pids:
         if _alive(pid):
             _signal(pid, signal.SIGKILL)

@@ -17,6 +17,7 @@ from kernel.problems import shown
 from kernel.record import Event, read_events, read_requests, ready_samples
 from kernel.run import Run, current_run
 from kernel.verdict import Judgement, Verdict, combine, compare, format_value
+from kernel.waiting import poll_until
 from loadtests.payloads import payload_matches
 from probes import alerts, cut_off, integrity, prometheus, sentinel_events, traffic
 from probes.queue_events import read_created_events
@@ -65,17 +66,18 @@ def wait_for_recovery(fault: str, configuration: dict[str, Any] | None = None) -
     """Poll the live record until the service has recovered from `fault`, or the objective's deadline passes."""
     run = current_run(configuration)
     objectives = load_objectives()
-    deadline = time.monotonic() + objectives.recovery_for(fault).seconds + objectives.recovery_hold_s + 5
-    while True:
+    objective = objectives.recovery_for(fault)
+
+    def judged() -> tuple[list[Event], Judgement]:
         events = read_events(run.run_dir / "events.jsonl", missing_ok=True)
-        judgement = _judge_recovery(run, fault, objectives, events)
-        if judgement.verdict is Verdict.PASS or time.monotonic() > deadline:
-            objective = objectives.recovery_for(fault)
-            run.events.append("recovery", fault=fault, measured_s=judgement.measured,
-                              verdict=judgement.verdict.value, measured_from=objective.measured_from,
-                              from_t=_recovery_anchor(events, fault, objective.measured_from))
-            return judgement.to_dict()
-        time.sleep(POLL_S)
+        return events, _judge_recovery(run, fault, objectives, events)
+
+    events, judgement = poll_until(judged, lambda read: read[1].verdict is Verdict.PASS,
+                                   objective.seconds + objectives.recovery_hold_s + 5, poll_s=POLL_S)
+    run.events.append("recovery", fault=fault, measured_s=judgement.measured, verdict=judgement.verdict.value,
+                      measured_from=objective.measured_from,
+                      from_t=_recovery_anchor(events, fault, objective.measured_from))
+    return judgement.to_dict()
 
 
 def _recovery_anchor(events: list[Event], fault: str, measured_from: str) -> float | None:

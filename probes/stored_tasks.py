@@ -3,7 +3,6 @@ service or its Redis cache, so a task acknowledged but only cached counts as los
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
 from cassandra import DriverException
@@ -13,6 +12,7 @@ from cassandra.concurrent import execute_concurrent_with_args
 from kernel.cassandra_access import host_cluster
 from kernel.errors import LabError
 from kernel.inventory import Inventory
+from kernel.waiting import poll_until
 
 SELECT_AGENT = "SELECT task_id, payload FROM agent360.tasks WHERE agent_id = ?"
 READ_TIMEOUT_S = 10.0
@@ -25,18 +25,22 @@ StoredTasks = dict[tuple[str, str], str]
 def stored_tasks(inventory: Inventory, agents: Iterable[str], retry_for_s: float = RETRY_FOR_S) -> StoredTasks:
     """(agent_id, task_id) -> stored payload text for every task of `agents`; a node that is not back yet is
     retried until `retry_for_s`, then LabError names the last error."""
-    agents = sorted(set(agents))
-    if not agents:
+    wanted = sorted(set(agents))
+    if not wanted:
         return {}
-    deadline = time.monotonic() + retry_for_s
-    while True:
-        try:
-            return _read(inventory, agents)
-        except (DriverException, NoHostAvailable, OSError) as error:
-            if time.monotonic() >= deadline:
-                raise LabError(f"Cassandra tasks table not readable at consistency ALL within {retry_for_s:g}s: "
-                               f"{type(error).__name__}: {error}") from error
-            time.sleep(1.0)
+    read = poll_until(lambda: _attempt(inventory, wanted), lambda r: not isinstance(r, Exception), retry_for_s,
+                      poll_s=1.0)
+    if isinstance(read, Exception):
+        raise LabError(f"Cassandra tasks table not readable at consistency ALL within {retry_for_s:g}s: "
+                       f"{type(read).__name__}: {read}") from read
+    return read
+
+
+def _attempt(inventory: Inventory, agents: list[str]) -> StoredTasks | Exception:
+    try:
+        return _read(inventory, agents)
+    except (DriverException, NoHostAvailable, OSError) as error:
+        return error
 
 
 def _read(inventory: Inventory, agents: list[str]) -> StoredTasks:

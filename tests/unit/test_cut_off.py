@@ -6,7 +6,7 @@ from actions import links
 from chaos360.recorders import faulted_apps
 from kernel.ledger import Ledger
 from kernel.record import Event, read_events
-from kernel.run import Run
+from kernel.run import Run, attach
 from kernel.verdict import Verdict
 from lab.docker_lab import to_inventory
 from lab.topology import LabSettings, plan
@@ -73,19 +73,19 @@ class _Sidecars:
         return self.state.get(sidecar, {})
 
 
-def _run(tmp_path: Path, monkeypatch) -> Run:
+def _run(tmp_path: Path) -> Run:
     run = Run(tmp_path, "lab", "zone-db-link-cut", target_factory=lambda _: _Sidecars())
     run.__dict__.update(inventory=INVENTORY, ledger=Ledger("lab", tmp_path))
-    monkeypatch.setattr(links, "current_run", lambda configuration=None: run)
     return run
 
 
-def test_a_cut_link_takes_out_the_replicas_behind_its_sidecar_and_a_toxic_none(tmp_path: Path, monkeypatch):
-    run = _run(tmp_path, monkeypatch)
+def test_a_cut_link_takes_out_the_replicas_behind_its_sidecar_and_a_toxic_none(tmp_path: Path):
+    run = _run(tmp_path)
+    configuration = attach({}, run)
     faulted = faulted_apps(INVENTORY, run.ledger)
-    links.degrade_link("app->redis", zone="b", attributes={"latency": 100})
+    links.degrade_link("app->redis", zone="b", attributes={"latency": 100}, configuration=configuration)
     assert faulted() == set()
-    links.cut_link("app->cassandra", zone="a")
+    links.cut_link("app->cassandra", zone="a", configuration=configuration)
     assert faulted() == {"app-a"}
     effects = [e for e in read_events(run.run_dir / "events.jsonl") if e.kind == "fault.effect"]
     assert [(e.get("fault"), e.get("took_effect"), e.get("cut_off")) for e in effects] == [

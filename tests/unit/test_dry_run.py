@@ -6,7 +6,6 @@ import importlib
 import json
 import re
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,6 +18,8 @@ from kernel import reachability
 from kernel.errors import UsageError
 from kernel.fault import Lab
 from kernel.inventory import Inventory
+from kernel.ledger import Ledger
+from kernel.run import Run, attach
 from tests.hostile_corpus import FIXTURE_INVENTORY, LAB_ID, REPO, action, base, sandbox_inventory
 
 INVENTORY = Inventory.model_validate(json.loads(FIXTURE_INVENTORY.read_text()))
@@ -102,18 +103,16 @@ class _Target:
         return {f"{hit.split('/')[1]}:disabled": [] for hit in self.hit if hit.startswith(f"{sidecar}/")}
 
 
-def _fake_run() -> SimpleNamespace:
-    return SimpleNamespace(inventory=INVENTORY, target=_Target(), events=SimpleNamespace(append=lambda *a, **k: None),
-                           record_fault=lambda *a, **k: "entry", record_effect=lambda *a, **k: None,
-                           allow_majority=False)
+def _run_on_fakes(tmp_path: Path) -> Run:
+    run = Run(tmp_path, LAB_ID, "dry-run", target_factory=lambda _: _Target())
+    run.__dict__.update(inventory=INVENTORY, ledger=Ledger(LAB_ID, tmp_path))
+    return run
 
 
-def _act(monkeypatch: pytest.MonkeyPatch, module: str, func: str, arguments: dict[str, Any]) -> tuple[list[str], Any]:
-    """What the real action hits on a fake run, and the dry run's effect for the same call."""
-    run = _fake_run()
-    for name in ("actions.instances", "actions.links"):
-        monkeypatch.setattr(importlib.import_module(name), "current_run", lambda configuration=None: run)
-    getattr(importlib.import_module(module), func)(**arguments)
+def _act(tmp_path: Path, module: str, func: str, arguments: dict[str, Any]) -> tuple[list[str], Any]:
+    """What the real action hits on a run against a fake target, and the dry run's effect for the same call."""
+    run = _run_on_fakes(tmp_path)
+    getattr(importlib.import_module(module), func)(**arguments, configuration=attach({}, run))
     document = base()
     document["method"][1] = action(module, func, **arguments)
     return run.target.hit, effect_of(parse(document).calls[4], Lab(INVENTORY))
@@ -126,15 +125,15 @@ def _act(monkeypatch: pytest.MonkeyPatch, module: str, func: str, arguments: dic
     ("actions.cassandra", "stop_nodes", {}),
     ("actions.cassandra", "stop_nodes", {"zone": "b"}),
 ])
-def test_the_plan_chooses_the_instances_the_action_chooses(monkeypatch: pytest.MonkeyPatch, module: str, func: str,
+def test_the_plan_chooses_the_instances_the_action_chooses(tmp_path: Path, module: str, func: str,
                                                             arguments: dict[str, Any]):
-    hit, effect = _act(monkeypatch, module, func, arguments)
+    hit, effect = _act(tmp_path, module, func, arguments)
     assert sorted(name for _, name in effect.hit) == sorted(hit)
 
 
 @pytest.mark.parametrize("zone", [None, "a", "c"])
-def test_the_plan_chooses_the_proxies_the_action_chooses(monkeypatch: pytest.MonkeyPatch, zone: str | None):
-    hit, effect = _act(monkeypatch, "actions.links", "cut_link", {"link": "app->cassandra", "zone": zone})
+def test_the_plan_chooses_the_proxies_the_action_chooses(tmp_path: Path, zone: str | None):
+    hit, effect = _act(tmp_path, "actions.links", "cut_link", {"link": "app->cassandra", "zone": zone})
     sidecars, proxies = re.search(r"via (.*) \(to (.*)\)", effect.text).groups()  # type: ignore[union-attr]
     assert {h.split("/")[0] for h in hit} == set(sidecars.split(", "))
     assert {h.split("/")[1] for h in hit} == set(proxies.split(", "))

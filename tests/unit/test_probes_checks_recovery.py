@@ -76,17 +76,14 @@ def test_server_errors_judge_the_ratio_and_the_alert(tmp_path: Path, monkeypatch
 
 
 def test_the_live_verdict_records_what_recovery_was_measured_from(tmp_path: Path) -> None:
-    from kernel.run import end_run, start_run
+    from kernel.run import attach, start_run
     from probes.checks import wait_for_recovery
 
     _run(tmp_path, closing_heal_at=T0 + 16.1, data_until=T0 + 17.5)
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     _write(tmp_path / "events.jsonl", [e for e in events if e["kind"] == "fault.inject" or e["t"] == T0 + 10])
-    start_run("canary-fault", lab_id="lab", run_dir=tmp_path)
-    try:
-        assert wait_for_recovery("canary-fault")["verdict"] == "pass"
-    finally:
-        end_run()
+    configuration = attach({}, start_run("canary-fault", lab_id="lab", run_dir=tmp_path))
+    assert wait_for_recovery("canary-fault", configuration=configuration)["verdict"] == "pass"
     recorded = json.loads((tmp_path / "events.jsonl").read_text().splitlines()[-1])
     assert recorded["kind"] == "recovery"
     assert (recorded["measured_from"], recorded["from_t"]) == ("heal", T0 + 10)

@@ -12,6 +12,13 @@ def test_blast_radius_keeps_a_quorum():
     assert [blast_radius(n) for n in (1, 2, 3, 5)] == [1, 1, 1, 2]
 
 
+def test_the_instances_of_a_zone_by_role():
+    assert {i.role for i in INVENTORY.in_zone("b")} >= {"app", "redis", "sentinel", "cassandra", "toxiproxy"}
+    assert {i.zone for i in INVENTORY.in_zone("b")} == {"b"}
+    assert [i.name for i in INVENTORY.in_zone("b", "app")] == ["app-b"]
+    assert INVENTORY.in_zone("d") == ()
+
+
 def test_select_by_role_and_zone():
     assert [i.name for i in select(INVENTORY, "cassandra", zone="c")] == ["cassandra-c"]
     assert [i.name for i in select(INVENTORY, "app")] == ["app-a"]

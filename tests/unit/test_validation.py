@@ -17,12 +17,14 @@ import yaml
 
 from actions.deploy import CANARY_FAULTS
 from chaos360 import runner
-from chaos360.schemas import PROVIDERS, REGISTRY
+from chaos360.schemas import PROVIDERS
 from chaos360.validation import check_file, validate
 from kernel.errors import UsageError
 from kernel.experiment_file import read_experiment
 from kernel.inventory import Inventory
 from kernel.reachability import lab_reachable
+from kernel.run import Run, attach
+from kernel.target import Target
 from probes.checks import CHECK_NAMES as CHECKS
 from tests.hostile_corpus import FIXTURE_INVENTORY, REPO, action, base
 
@@ -219,23 +221,34 @@ def test_every_callable_of_a_provider_module_has_a_schema(module: str):
     functions = inspect.getmembers(importlib.import_module(module), inspect.isfunction)
     callable_ = {name for name, f in functions if f.__module__ == module and not name.startswith("_")
                  and "configuration" in inspect.signature(f).parameters}
-    assert callable_ == {f for m, f in REGISTRY if m == module}
+    assert callable_ == {p.func for p in PROVIDERS if p.module == module}
 
 
-def test_enums_are_the_actions_own(monkeypatch: pytest.MonkeyPatch):
+class _Passed(Exception):
+    """The action accepted its arguments and went on to reach the lab."""
+
+
+class _Unreachable(Run):
+    @property
+    def inventory(self) -> Inventory:
+        raise _Passed
+
+    @property
+    def target(self) -> Target:
+        raise _Passed
+
+
+def _reaching_no_lab(tmp_path: Path) -> dict[str, Any]:
+    return attach({}, _Unreachable(tmp_path, "lab", "arguments"))
+
+
+def test_enums_are_the_actions_own(tmp_path: Path):
     import actions.deploy
     import probes.checks
 
-    class Passed(Exception):
-        pass
-
-    def passed(configuration: object = None) -> None:
-        raise Passed
-
-    monkeypatch.setattr(actions.deploy, "current_run", passed)
     for fault in CANARY_FAULTS:
-        with pytest.raises(Passed):
-            actions.deploy.canary_fault(fault)
+        with pytest.raises(_Passed):
+            actions.deploy.canary_fault(fault, configuration=_reaching_no_lab(tmp_path))
     with pytest.raises(UsageError, match="is not one of"):
         actions.deploy.canary_fault("explode")
     with pytest.raises(ValueError, match="known") as raised:
@@ -248,18 +261,10 @@ def test_enums_are_the_actions_own(monkeypatch: pytest.MonkeyPatch):
     ({"down_s": 30, "up_s": 60, "cycles": 50}, False), ({"down_s": 30.5}, True), ({"up_s": 61}, True),
     ({"cycles": 51}, True), ({"cycles": 0}, True), ({"down_s": 0}, True),
 ])
-def test_flap_limits_are_the_actions_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         arguments: dict[str, Any], refused: bool):
+def test_flap_limits_are_the_actions_own(tmp_path: Path, arguments: dict[str, Any], refused: bool):
     import actions.links
 
-    class Passed(Exception):
-        pass
-
-    def passed(configuration: object = None) -> None:
-        raise Passed
-
-    monkeypatch.setattr(actions.links, "current_run", passed)
-    with pytest.raises(UsageError if refused else Passed):
-        actions.links.flap_link("app->redis", **arguments)
+    with pytest.raises(UsageError if refused else _Passed):
+        actions.links.flap_link("app->redis", **arguments, configuration=_reaching_no_lab(tmp_path))
     problem = _problem(tmp_path, _with(action("actions.links", "flap_link", link="app->redis", **arguments)))
     assert (problem is not None) == refused, problem
