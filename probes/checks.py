@@ -24,6 +24,7 @@ from probes.queue_events import read_created_events
 from probes.stored_tasks import stored_tasks
 
 POLL_S = 0.5
+STREAM_SLACK_S = 5.0  # an acknowledged request started before its event's entry id; slack for the master's clock
 CHECK_NAMES = ("effect", "error_rate", "worst_window", "recovery", "lost_writes", "failover_time", "server_errors",
                "restarts", "cut_off", "queue", "read_your_writes", "alert_fired", "alert_resolved")
 
@@ -142,7 +143,8 @@ def _judge_queue(run: Run) -> Judgement:
     acknowledged = integrity.acknowledged_writes(requests)
     first_ack = min((r.t for r in requests if integrity.is_acknowledged(r)), default=None)
     try:
-        stream = read_created_events(run.inventory, run.target.redis_master())
+        since = first_ack - STREAM_SLACK_S if first_ack is not None else None
+        stream = read_created_events(run.inventory, run.target.redis_master(), since)
     except LabError as error:
         return Judgement("queue events", "every acknowledged write has its event", None, 0.0, "count",
                          Verdict.UNKNOWN, str(error))
