@@ -14,12 +14,10 @@ from typing import Any
 from chaos360.recorders import start_recorders
 from kernel import redact
 from kernel import run as runs
-from kernel.recorder import Recorder, stop_all
+from kernel.recorder import stop_all
 from lab.target import DockerLabTarget
 from loadtests.controller import discard_prepared, prepare
 from probes.stop_conditions import allows_majority, conditions_for
-
-_recorders: list[Recorder] = []
 
 
 def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
@@ -34,7 +32,7 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
     run.allow_majority = allows_majority(context)
     run.events.append("run.start", experiment=context.get("title"), lab_id=run.lab_id,
                       stop_conditions=run.stop_conditions.model_dump(exclude={"why"}))
-    _recorders.extend(start_recorders(run.inventory, run.events, run.ledger))
+    run.recorders.extend(start_recorders(run.inventory, run.events, run.ledger))
     if _starts_load(context):
         prepare(run.run_dir, marker=run.run_dir.name)
 
@@ -61,8 +59,8 @@ def close_run(run: runs.Run) -> str:
     stop_load_of(run)
     discard_prepared(run.run_dir.name)
     report = run.heal()
-    stop_all(_recorders)
-    _recorders.clear()
+    stop_all(run.recorders)
+    run.recorders.clear()
     run.events.append("run.end", healed=[e.fault for e in report.healed],
                       heal_failed=[f"{e.fault}: {why}" for e, why in report.failed])
     return report.summary()

@@ -18,6 +18,7 @@ from kernel.inventory import load as load_inventory
 from kernel.ledger import HealReport, Ledger, Undo
 from kernel.objectives import StopConditions
 from kernel.record import EventLog
+from kernel.recorder import Recorder
 from kernel.target import Target
 
 RUNS_DIR_ENV = "CHAOS360_RUNS_DIR"
@@ -51,6 +52,7 @@ class Run:
     experiment: str
     started_at: float = field(default_factory=time.time)
     background: list[Any] = field(default_factory=list)
+    recorders: list[Recorder] = field(default_factory=list)
     stop_conditions: StopConditions | None = None
     allow_majority: bool = False
     target_factory: Callable[[Inventory], Target] | None = None
