@@ -22,7 +22,7 @@ class BlindChecks(Arguments):
 def _servers(inventory: Inventory, zone: str) -> list[str]:
     if zone not in inventory.zones:
         raise UsageError(f"zone {zone!r} is not one of {', '.join(inventory.zones)}")
-    return [app.name for app in inventory.by_role("app") if app.zone == zone]
+    return [app.name for app in inventory.in_zone(zone, "app")]
 
 
 def blind_health_checks(zone: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -62,7 +62,11 @@ def _strays(target: Target) -> list[str]:
 
 
 def _unchecked(target: Target) -> list[str]:
-    return [server for server, on in target.balancer_checks().items() if not on]
+    """Servers whose health checks are off; none when the balancer cannot be asked (a heal must not fail on it)."""
+    try:
+        return [server for server, on in target.balancer_checks().items() if not on]
+    except Chaos360Error:
+        return []
 
 
 def _target(lab_id: str, required: bool) -> tuple[Inventory, Target] | None:
