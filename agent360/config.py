@@ -17,6 +17,7 @@ REDIS_MODES = ("sentinel", "direct")
 READY_CHECKS = ("deps", "cassandra", "none")
 WRITE_ACKS = ("durable", "cached")
 EVENT_DELIVERIES = ("required", "best-effort")
+EVENT_RECONCILES = ("after-failover", "off")
 CONSISTENCY_LEVELS = ("LOCAL_QUORUM", "ONE", "ALL", "QUORUM", "LOCAL_ONE")
 MAX_RETRIES = 20
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,47}")
@@ -104,6 +105,7 @@ class Config:
     request_timeout: float = 2.0
     write_ack: str = "durable"
     events: str = "required"
+    event_reconcile: str = "after-failover"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -133,6 +135,7 @@ class Config:
             request_timeout=env.seconds("AGENT360_REQUEST_TIMEOUT", 2.0),
             write_ack=env.choice("AGENT360_WRITE_ACK", WRITE_ACKS, "durable"),
             events=env.choice("AGENT360_EVENTS", EVENT_DELIVERIES, "required"),
+            event_reconcile=env.choice("AGENT360_EVENT_RECONCILE", EVENT_RECONCILES, "after-failover"),
         )
 
     def describe(self) -> dict[str, Any]:

@@ -22,6 +22,9 @@ DEPENDENCY_RETRIES = Counter(
 DEPENDENCY_FAILURES = Counter(
     "agent360_dependency_failures_total", "Dependency operations that failed after all retries.", ["dependency"]
 )
+EVENTS_REAPPENDED = Counter(
+    "agent360_events_reappended_total", "Queue events appended again after a master change had lost them."
+)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 

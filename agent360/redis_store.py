@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -20,6 +21,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agent360.config import Address, Config, retry_policy
 from agent360.errors import DependencyError
+from agent360.event_reconciler import PASSES_AFTER_CHANGE_S, RecentEvents, event_key, missing
+from agent360.metrics import EVENTS_REAPPENDED
 from agent360.retry import run_once, with_retries
 from agent360.tasks import Task, cache_key
 
@@ -34,6 +37,8 @@ SENTINEL_TIMEOUT_S = 0.5
 CACHE_READ_TIMEOUT_CAP_S = 0.5
 MASTER_WATCH_INTERVAL_S = 1.0
 TRANSITION_REPLIES = ("NOREPLICAS", "MASTERDOWN")
+STREAM_CLOCK_SLACK_S = 1.0  # an entry id is the master's clock when it appended; ours noted it just after
+RECONCILE_PAGE = 5000
 MASTER_PING_RECENT_MS = 2000  # Sentinel pings every second: a healthy master's last reply is up to ~1 s old
 
 
@@ -130,16 +135,19 @@ class RedisStore:
         self._policy = retry_policy(config)
         self._client, self._sentinel = build_client(config)
         self._watcher: asyncio.Task[None] | None = None
+        self._recent = RecentEvents()
+        self._reconciler: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self._sentinel is not None:
             self._watcher = asyncio.create_task(self._watch_master(), name="redis-master-watch")
 
     async def close(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
+        for task in (self._watcher, self._reconciler):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         with contextlib.suppress(Exception):
             await self._client.aclose()
         if self._sentinel is not None:
@@ -171,10 +179,46 @@ class RedisStore:
         await self._retrying(lambda: _guarded(self._client.set(key, value, ex=TASK_TTL_S)))
 
     async def append_event(self, task: Task, kind: str) -> None:
-        fields: dict[Any, Any] = {"agent_id": task.agent_id, "task_id": task.task_id, "kind": kind}
+        fields = {"agent_id": task.agent_id, "task_id": task.task_id, "kind": kind}
+        await self._append(fields)
+        self._recent.add(fields)
+
+    async def _append(self, fields: dict[str, str]) -> None:
+        entry: dict[Any, Any] = dict(fields)
         await self._retrying(
-            lambda: _guarded(self._client.xadd(STREAM, fields, maxlen=STREAM_MAXLEN, approximate=True))
+            lambda: _guarded(self._client.xadd(STREAM, entry, maxlen=STREAM_MAXLEN, approximate=True))
         )
+
+    async def reconcile_events(self) -> int:
+        """Append again, on the current master, every recent event of this replica the stream no longer holds."""
+        sent = self._recent.current()
+        if not sent:
+            return 0
+        since_ms = str(int((sent[0].at - STREAM_CLOCK_SLACK_S) * 1000))
+        present = await self._stream_keys(since_ms)
+        lost = missing(sent, present)
+        for event in lost:
+            await self._append({**event.fields, "reappended": "1"})
+        if lost:
+            EVENTS_REAPPENDED.inc(len(lost))
+            log.warning("redis: %d recent events were missing from the stream after a master change; appended again",
+                        len(lost))
+        return len(lost)
+
+    async def _stream_keys(self, since_ms: str) -> set[tuple[str, str, str]]:
+        keys: set[tuple[str, str, str]] = set()
+        start = since_ms
+        while True:
+            page = await self._stream_page(start)
+            keys.update(event_key(_text_fields(fields)) for _, fields in page)
+            if len(page) < RECONCILE_PAGE:
+                return keys
+            start = "(" + _text(page[-1][0])
+
+    async def _stream_page(self, start: str) -> list[tuple[Any, dict[Any, Any]]]:
+        read = self._client.xrange(STREAM, min=start, max="+", count=RECONCILE_PAGE)
+        return cast(list[tuple[Any, dict[Any, Any]]], await run_once(DEPENDENCY, self._config.request_timeout,
+                                                                      lambda: _guarded(read)))
 
     async def get_task(self, agent_id: str, task_id: str) -> dict[str, Any] | None:
         """One short attempt: on a miss or an error the caller reads Cassandra instead."""
@@ -197,12 +241,42 @@ class RedisStore:
             await self._client.connection_pool.disconnect(inuse_connections=False)
 
     async def _watch_master(self) -> None:
-        """Ask Sentinel for the master every second, so connections to a demoted one are dropped early."""
+        """Ask Sentinel for the master every second, so connections to a demoted one are dropped early; after each
+        change, reconcile the recent events."""
         pool = cast(SentinelConnectionPool, self._client.connection_pool)
+        known: Any = None
         while True:
             await asyncio.sleep(MASTER_WATCH_INTERVAL_S)
             try:
                 async with asyncio.timeout(self._config.request_timeout):
-                    await pool.get_master_address()
+                    address = await pool.get_master_address()
             except Exception as error:  # the next request reports it; this loop must live on
                 log.debug("redis master watch: %s", _describe(error))
+                continue
+            if known is not None and address != known and self._config.event_reconcile == "after-failover":
+                self._start_reconciling()
+            known = address
+
+    def _start_reconciling(self) -> None:
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+        self._reconciler = asyncio.create_task(self._reconcile_passes(), name="redis-event-reconcile")
+
+    async def _reconcile_passes(self) -> None:
+        """Several passes: the Sentinels may name the new master before the old one is converted (and its writes
+        discarded), and replicas asking different Sentinels switch at different times."""
+        started = time.monotonic()
+        for offset in PASSES_AFTER_CHANGE_S:
+            await asyncio.sleep(max(0.0, started + offset - time.monotonic()))
+            try:
+                await self.reconcile_events()
+            except Exception as error:  # a later pass tries again
+                log.warning("redis: event reconciliation failed: %s", _describe(error))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _text_fields(fields: dict[Any, Any]) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in fields.items()}

@@ -136,6 +136,7 @@ class Objectives(_Frozen):
     stop_conditions: StopConditions
     recovery: dict[FaultName, RecoveryObjective] = Field(min_length=1)
     alert_drill: AlertDrillObjective | None = None
+    queue_delivery: Window | None = None
 
     @property
     def recovery_hold_s(self) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -20,7 +21,7 @@ from kernel.verdict import Judgement, Verdict, combine, compare, format_value
 from kernel.waiting import poll_until
 from loadtests.payloads import payload_matches
 from probes import alerts, cut_off, integrity, prometheus, sentinel_events, traffic
-from probes.queue_events import read_created_events
+from probes.queue_events import StreamContents, read_created_events
 from probes.stored_tasks import stored_tasks
 
 POLL_S = 0.5
@@ -137,20 +138,35 @@ def _judge_writes(run: Run) -> Judgement:
     return integrity.judge_lost_writes(acknowledged, set(stored), unknown, changed)
 
 
-def _judge_queue(run: Run) -> Judgement:
-    """Every acknowledged create has its "created" event in the Redis stream (the queue the guide watches)."""
+def _judge_queue(run: Run, objectives: Objectives) -> Judgement:
+    """Every acknowledged create has its "created" event in the Redis stream (the queue the guide watches), at the
+    latest `queue_delivery.seconds` after the check began: an event appended late counts, one never appended not."""
     requests = read_requests(run.requests_file, missing_ok=True)
     acknowledged = integrity.acknowledged_writes(requests)
     first_ack = min((r.t for r in requests if integrity.is_acknowledged(r)), default=None)
-    try:
-        since = first_ack - STREAM_SLACK_S if first_ack is not None else None
-        stream = read_created_events(run.inventory, run.target.redis_master(), since)
-    except LabError as error:
+    since = first_ack - STREAM_SLACK_S if first_ack is not None else None
+
+    def read() -> StreamContents | LabError:
+        try:
+            return read_created_events(run.inventory, run.target.redis_master(), since)
+        except LabError as error:
+            return error
+
+    started = time.monotonic()
+    settle_s = objectives.queue_delivery.seconds if objectives.queue_delivery is not None else 0.0
+    stream = poll_until(read, lambda r: isinstance(r, StreamContents) and not acknowledged - r.created, settle_s,
+                        poll_s=1.0)
+    if isinstance(stream, LabError):
         return Judgement("queue events", "every acknowledged write has its event", None, 0.0, "count",
-                         Verdict.UNKNOWN, str(error))
+                         Verdict.UNKNOWN, str(stream))
     trimmed = first_ack is not None and stream.oldest_s is not None and stream.oldest_s > first_ack
-    return integrity.judge_lost_events(acknowledged, set(stream.created), integrity.unknown_writes(requests),
-                                       trimmed)
+    judgement = integrity.judge_lost_events(acknowledged, set(stream.created), integrity.unknown_writes(requests),
+                                            trimmed)
+    waited = time.monotonic() - started
+    if waited >= 1.0:
+        return replace(judgement, detail=f"{judgement.detail}; read for {waited:.0f} s (delivery allows "
+                                         f"{settle_s:g} s)")
+    return judgement
 
 
 def _judge_failover(events: list[Event], objectives: Objectives) -> Judgement:
@@ -193,7 +209,7 @@ def _judgements(run: Run, fault: str, events: list[Event], start: float, objecti
         "server_errors": lambda: _judge_server_errors(run, objectives),
         "restarts": lambda: _judge_restarts(run, objectives),
         "cut_off": lambda: cut_off.judge_cut_off_unready(events, objectives.recovery_for(fault).seconds),
-        "queue": lambda: _judge_queue(run),
+        "queue": lambda: _judge_queue(run, objectives),
         "read_your_writes": lambda: integrity.judge_read_your_writes(requests),
         "alert_fired": lambda: alerts.judge_fired(events, objectives.alert_drill),
         "alert_resolved": lambda: alerts.judge_resolved(events, objectives.alert_drill),
