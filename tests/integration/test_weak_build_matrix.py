@@ -14,7 +14,7 @@ from lab.topology import LabSettings
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 # Each weak build (its environment, space-separated) with the experiment that must catch it; different in kind:
-# Sentinel use, readiness, consistency level, retries, durability, the queue, timeouts, split brain.
+# Sentinel use, readiness, consistency level, retries, durability, the queue, timeouts.
 MATRIX = [
     ("AGENT360_REDIS_MODE=direct", "redis-master-failover"),
     ("AGENT360_READY_CHECKS=none", "zone-partition"),
@@ -26,7 +26,6 @@ MATRIX = [
     ("AGENT360_READY_REDIS_GRACE=60 AGENT360_READY_REDIS_LOCAL_AFTER=60", "zone-redis-link-cut"),
     ("AGENT360_EVENTS=best-effort", "zone-redis-link-cut"),
     ("AGENT360_REQUEST_TIMEOUT=0.25", "datastore-latency"),
-    ("AGENT360_EVENT_RECONCILE=off", "redis-master-returns"),
 ]
 
 
