@@ -5,6 +5,7 @@ Nothing in chaos360 hard-codes a threshold: probes and verdicts take them from a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from kernel.errors import UsageError
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "experiments" / "objectives.yaml"
+OBJECTIVES_ENV = "CHAOS360_OBJECTIVES"
 
 # A one-line justification: the guide's wording or the measured numbers behind a value.
 Why = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=300, pattern=r"^[^\n]+$")]
@@ -122,6 +124,15 @@ class AlertDrillObjective(_Frozen):
     why: Why
 
 
+class DrDrillObjective(_Frozen):
+    """A disaster-recovery drill: service ready with its data verified within `rto_s` of the disaster, and the
+    backup restored at most `rpo_s` older than the disaster."""
+
+    rto_s: float = Field(gt=0.0, le=86400.0)
+    rpo_s: float = Field(gt=0.0, le=86400.0)
+    why: Why
+
+
 class Objectives(_Frozen):
     error_rate: ErrorRateObjective
     restarts: RestartObjective
@@ -136,6 +147,7 @@ class Objectives(_Frozen):
     stop_conditions: StopConditions
     recovery: dict[FaultName, RecoveryObjective] = Field(min_length=1)
     alert_drill: AlertDrillObjective | None = None
+    dr_drill: DrDrillObjective | None = None
     queue_delivery: Window | None = None
 
     @property
@@ -206,8 +218,8 @@ def parse_objectives(text: str, origin: str = "<string>") -> Objectives:
 
 
 def load_objectives(path: Path | str | None = None) -> Objectives:
-    """The objectives in `path` (default: experiments/objectives.yaml of this repository)."""
-    file = Path(path) if path is not None else DEFAULT_PATH
+    """The objectives in `path`, else in the file CHAOS360_OBJECTIVES names, else experiments/objectives.yaml."""
+    file = Path(path) if path is not None else Path(os.environ.get(OBJECTIVES_ENV) or DEFAULT_PATH)
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

@@ -106,7 +106,8 @@ def _activity_errors(journal: dict[str, Any]) -> list[str]:
 
 
 def verdict_of(journal: dict[str, Any]) -> tuple[Verdict, list[str], list[dict[str, Any]]]:
-    """PASS only when the steady state held before and after and no judgement failed or is unknown."""
+    """PASS only when the steady state held before and after, every activity ran and no judgement failed or is
+    unknown: a fault that could not be injected leaves nothing to judge, which is not a pass."""
     judgements = _judgements(journal)
     failed = [j["message"] for j in judgements if j.get("verdict") == Verdict.FAIL.value]
     unknown = [j["message"] for j in judgements if j.get("verdict") == Verdict.UNKNOWN.value]
@@ -115,6 +116,8 @@ def verdict_of(journal: dict[str, Any]) -> tuple[Verdict, list[str], list[dict[s
         return Verdict.FAIL, failed + _failed_probes(journal), judgements
     if status != "completed":
         return Verdict.UNKNOWN, [f"run {status}", *_activity_errors(journal)], judgements
+    if _activity_errors(journal):
+        return Verdict.UNKNOWN, ["an activity failed", *_activity_errors(journal)], judgements
     if unknown:
         return Verdict.UNKNOWN, unknown, judgements
     if journal.get("deviated"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from kernel.inventory import Inventory
@@ -87,6 +88,19 @@ class Target(Protocol):
 
     def set_balancer_checks(self, server: str, enabled: bool) -> None:
         """Turn the load balancer's health checks of one server on or off."""
+
+    def destroy(self, name: str) -> None:
+        """Remove the instance with its data, as a lost machine and disk would; `recreate` brings it back empty."""
+
+    def recreate(self, names: list[str]) -> None:
+        """Bring destroyed instances back as the lab first made them (same address, tokens, rack), empty and
+        started; instances present are left alone."""
+
+    def copy_out(self, name: str, path: str, dest: Path) -> list[Path]:
+        """Copy the files of directory `path` in the instance into local directory `dest`; returns them."""
+
+    def copy_in(self, name: str, source: Path, path: str) -> None:
+        """Copy the files of local directory `source` into directory `path` of the instance (created if needed)."""
 
     def apply(self, undo: Undo) -> None:
         """Carry out one undo from the fault ledger; idempotent."""

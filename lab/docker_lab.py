@@ -21,7 +21,7 @@ from kernel.progress import Progress
 from lab import build, schema
 from lab.containers import LABEL_CONFIG, LABEL_LAB, ContainerSpec, build_container, container_spec
 from lab.readiness import run_checks, sentinel_view, wait_until
-from lab.topology import Instance, LabSettings, Role, Topology, plan
+from lab.topology import Instance, LabSettings, Profile, Role, Topology, plan
 
 READY_TIMEOUT_S = 240
 STAGES: tuple[tuple[Role, ...], ...] = (
@@ -155,8 +155,37 @@ def to_inventory(topology: Topology, tags: dict[str, str]) -> Inventory:
             "sentinel_down_after_ms": settings.sentinel_down_after_ms,
             "sentinel_failover_timeout_ms": settings.sentinel_failover_timeout_ms,
             "port_base": settings.port_base,
+            "cassandra_heap": settings.cassandra_heap,
         },
     )
+
+
+def settings_of(inventory: Inventory) -> LabSettings:
+    """The lab's settings as its inventory keeps them (the app's extra environment aside)."""
+    kept = inventory.settings
+    return LabSettings(
+        profile=Profile(inventory.profile), lab_id=inventory.lab_id, subnet=inventory.subnet,
+        port_base=int(kept["port_base"]),
+        sentinel_down_after_ms=int(kept.get("sentinel_down_after_ms", LabSettings.sentinel_down_after_ms)),
+        sentinel_failover_timeout_ms=int(kept.get("sentinel_failover_timeout_ms",
+                                                  LabSettings.sentinel_failover_timeout_ms)),
+        cassandra_heap=str(kept.get("cassandra_heap", LabSettings.cassandra_heap)),
+    )
+
+
+def recreate(inventory: Inventory, names: list[str], progress: Progress) -> None:
+    """Create and start the named instances afresh, as `up` first made them; present ones are left alone.
+    App replicas are not re-created here: their environment may hold a build's settings the inventory lacks."""
+    settings = settings_of(inventory)
+    topology = plan(settings)
+    existing = lab_containers(docker_client(), settings.lab_id)
+    wanted = [topology.get(name) for name in names]
+    refused = [i.name for i in wanted if i.role is Role.APP]
+    if refused:
+        raise UsageError(f"app replicas are not re-created this way ({', '.join(refused)}); run `chaos360 lab up`")
+    specs = [container_spec(topology, i, inventory.images) for i in wanted]
+    _ensure_network(docker_client(), settings)
+    _start_stage(specs, settings, existing, progress)
 
 
 def _running_master(topology: Topology, existing: dict[str, Container]) -> Instance:

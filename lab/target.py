@@ -10,16 +10,20 @@ import subprocess
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import docker
 from docker.models.containers import Container
 
+from actions.restore import restore
+from kernel.backup_store import open_store
 from kernel.errors import LabError, UsageError
 from kernel.inventory import Inventory, InventoryInstance
 from kernel.ledger import Undo
+from kernel.progress import Progress
 from kernel.target import CANARY_SLOT, SURGE_SLOT, ToxicSpec
 from kernel.waiting import wait_for
-from lab import haproxy_admin
+from lab import archive, docker_lab, haproxy_admin
 from lab.containers import LABEL_LAB
 from lab.docker_lab import remove_container
 from lab.readiness import SERVING_CHECKS, current_master, haproxy_servers, run_checks
@@ -236,6 +240,21 @@ class DockerLabTarget:
     def set_balancer_checks(self, server: str, enabled: bool) -> None:
         haproxy_admin.set_checks(self.inventory, server, enabled)
 
+    def destroy(self, name: str) -> None:
+        remove_container(self.container(name), volumes=True)
+
+    def recreate(self, names: list[str]) -> None:
+        docker_lab.recreate(self.inventory, names, Progress(quiet=True))
+
+    def copy_out(self, name: str, path: str, dest: Path) -> list[Path]:
+        return archive.copy_out(self.container(name), path, dest)
+
+    def copy_in(self, name: str, source: Path, path: str) -> None:
+        archive.copy_in(self.container(name), source, path)
+
+    def _restore(self, args: dict[str, str | int | float | bool]) -> None:
+        restore(self, self.inventory, open_store(str(args["store"])), str(args["backup"]), str(args["what"]))
+
     def apply(self, undo: Undo) -> None:
         """Carry out one undo from the fault ledger; every operation is idempotent."""
         args = undo.args
@@ -247,6 +266,7 @@ class DockerLabTarget:
             "enable_proxy": lambda: self.set_proxy_enabled(str(args["sidecar"]), str(args["proxy"]), True),
             "remove_variant": lambda: self.remove_variant(int(args["slot"])),
             "enable_checks": lambda: self.set_balancer_checks(str(args["server"]), True),
+            "restore": lambda: self._restore(args),
         }
         if undo.op not in operations:
             raise LabError(f"unknown undo operation {undo.op!r}")

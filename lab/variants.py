@@ -14,8 +14,8 @@ from kernel.errors import UsageError
 from kernel.inventory import Inventory
 from lab import configs
 from lab.containers import ContainerSpec, build_container
-from lab.docker_lab import docker_client, network_name, remove_container
-from lab.topology import VARIANT_SLOTS, Instance, LabSettings, Profile, Role, plan, variant_host_port, variant_ip
+from lab.docker_lab import docker_client, network_name, remove_container, settings_of
+from lab.topology import VARIANT_SLOTS, Instance, LabSettings, Role, plan, variant_host_port, variant_ip
 
 
 def _variant_instance(topology_app: Instance, slot: int, settings: LabSettings) -> Instance:
@@ -27,16 +27,11 @@ def _variant_instance(topology_app: Instance, slot: int, settings: LabSettings) 
     )
 
 
-def _settings(inventory: Inventory) -> LabSettings:
-    return LabSettings(profile=Profile(inventory.profile), lab_id=inventory.lab_id, subnet=inventory.subnet,
-                       port_base=int(inventory.settings["port_base"]))
-
-
 def start_variant(inventory: Inventory, slot: int, env: dict[str, str], zone: str = "a") -> tuple[Container, str]:
     """Start one extra app replica in `zone` with `env` on top of the lab's (replacing a stale one in its slot)."""
     if not 0 <= slot < VARIANT_SLOTS:
         raise UsageError(f"variant slot {slot} outside 0..{VARIANT_SLOTS - 1}")
-    settings = _settings(inventory)
+    settings = settings_of(inventory)
     topology = plan(settings)
     instance = _variant_instance(topology.one(Role.APP, zone), slot, settings)
     spec = ContainerSpec(instance, inventory.images["app"], None, {**configs.app_env(topology, instance), **env})

@@ -5,29 +5,32 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from kernel import redact, service_client
 from kernel.errors import LabError
 from kernel.fault import Arguments, Declared, NoArguments, one_of
 from kernel.objectives import Objectives, load_objectives
 from kernel.problems import shown
-from kernel.record import Event, read_events, read_requests, ready_samples
+from kernel.record import Event, Request, read_events, read_requests, ready_samples
 from kernel.run import Run, current_run
 from kernel.verdict import Judgement, Verdict, combine, compare, format_value
 from kernel.waiting import poll_until
 from loadtests.payloads import payload_matches
-from probes import alerts, cut_off, integrity, prometheus, sentinel_events, traffic
+from probes import alerts, cut_off, dr, integrity, prometheus, sentinel_events, traffic
 from probes.queue_events import StreamContents, read_created_events
 from probes.stored_tasks import stored_tasks
 
 POLL_S = 0.5
+DEFAULT_CHECKS = ("effect", "error_rate", "recovery")
+FAULT_CHECKS = frozenset({"recovery", "cut_off"})
 STREAM_SLACK_S = 5.0  # an acknowledged request started before its event's entry id; slack for the master's clock
 CHECK_NAMES = ("effect", "error_rate", "worst_window", "recovery", "lost_writes", "failover_time", "server_errors",
-               "restarts", "cut_off", "queue", "read_your_writes", "alert_fired", "alert_resolved")
+               "restarts", "cut_off", "queue", "read_your_writes", "alert_fired", "alert_resolved", "drill")
 
 
 def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -180,7 +183,7 @@ def _judge_failover(events: list[Event], objectives: Objectives) -> Judgement:
                      "from the Sentinels' own events")
 
 
-def objectives_met(fault: str, checks: list[str] | None = None,
+def objectives_met(fault: str | None = None, checks: list[str] | None = None,
                    configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Judge the run's record against the objectives; before any fault there is nothing to judge yet."""
     run = current_run(configuration)
@@ -189,35 +192,57 @@ def objectives_met(fault: str, checks: list[str] | None = None,
     if start is None:
         return {"verdict": Verdict.PASS.value, "phase": "before", "judgements": []}
     objectives = load_objectives()
-    judgements = _judgements(run, fault, events, start, objectives, checks or ["effect", "error_rate", "recovery"])
+    judgements = _judgements(run, fault, events, start, objectives, checks or list(DEFAULT_CHECKS))
     verdict = combine(judgements)
     result = {"verdict": verdict.value, "phase": "after", "judgements": [j.to_dict() for j in judgements]}
     (run.run_dir / "judgements.json").write_text(redact.text(json.dumps(result, indent=1, default=str)))
     return result
 
 
-def _judgements(run: Run, fault: str, events: list[Event], start: float, objectives: Objectives,
+def _judgements(run: Run, fault: str | None, events: list[Event], start: float, objectives: Objectives,
                 checks: list[str]) -> list[Judgement]:
     requests = read_requests(run.requests_file, missing_ok=True)
-    builders = {
+    builders: dict[str, Callable[[], Judgement | list[Judgement]]] = {
         "effect": lambda: judge_fault_effect(events),
         "error_rate": lambda: traffic.judge_error_rate(requests, objectives, start=start, end=_last_heal(events)),
         "worst_window": lambda: traffic.judge_worst_window(requests, objectives, start=start),
-        "recovery": lambda: _judge_recovery(run, fault, objectives),
+        "recovery": lambda: _judge_recovery(run, str(fault), objectives),
         "lost_writes": lambda: _judge_writes(run),
         "failover_time": lambda: _judge_failover(events, objectives),
         "server_errors": lambda: _judge_server_errors(run, objectives),
         "restarts": lambda: _judge_restarts(run, objectives),
-        "cut_off": lambda: cut_off.judge_cut_off_unready(events, objectives.recovery_for(fault).seconds),
+        "cut_off": lambda: cut_off.judge_cut_off_unready(events, objectives.recovery_for(str(fault)).seconds),
         "queue": lambda: _judge_queue(run, objectives),
         "read_your_writes": lambda: integrity.judge_read_your_writes(requests),
         "alert_fired": lambda: alerts.judge_fired(events, objectives.alert_drill),
         "alert_resolved": lambda: alerts.judge_resolved(events, objectives.alert_drill),
+        "drill": lambda: _judge_drill(run, events, requests, objectives),
     }
     unknown = sorted(set(checks) - set(builders))
     if unknown:
         raise ValueError(f"unknown checks {unknown}; known: {sorted(builders)}")
-    return [builders[name]() for name in checks]
+    built = [builders[name]() for name in checks]
+    return [j for item in built for j in (item if isinstance(item, list) else [item])]
+
+
+def _judge_drill(run: Run, events: list[Event], requests: list[Request], objectives: Objectives) -> list[Judgement]:
+    """The DR drill: data before the backup and after the restore whole, the RPO, the RTO, the queue; the
+    integrity table is written beside the judgements for the report."""
+    found = dr.moments(events)
+    judged = [dr.judge_rpo(found, objectives.dr_drill), dr.judge_rto(found, objectives.dr_drill)]
+    if found.backup is None:
+        return judged
+    spans = dr.windows(requests, found.backup, found.restored)
+    try:
+        stored = stored_tasks(run.inventory, {agent for agent, _ in spans.before | spans.between | spans.after})
+        created = read_created_events(run.inventory, run.target.redis_master(), found.backup - 3600).created
+    except LabError as error:
+        return [*judged, Judgement("restored data", "every acknowledged task present", None, 0.0, "count",
+                                   Verdict.UNKNOWN, str(error))]
+    (run.run_dir / "integrity.json").write_text(json.dumps(dr.integrity_rows(spans, stored), indent=1))
+    return [dr.judge_window("data before the backup", spans.before, stored),
+            dr.judge_window("data after the restore", spans.after, stored), dr.judge_rpo_writes(spans.between, stored),
+            *judged, dr.judge_events_before(spans.before, frozenset(created))]
 
 
 def _server_view(run: Run) -> prometheus.ServerView | None:
@@ -271,9 +296,15 @@ class Recovery(Arguments):
 
 
 class ObjectivesMet(Arguments):
-    fault: Fault
+    fault: Fault | None = None
     checks: Annotated[list[Annotated[str, one_of(CHECK_NAMES, "check")]], Field(min_length=1, max_length=20)] | None \
         = None
+
+    @model_validator(mode="after")
+    def _fault_named_for_recovery(self) -> ObjectivesMet:
+        if self.fault is None and set(self.checks or DEFAULT_CHECKS) & FAULT_CHECKS:
+            raise ValueError(f"fault is required by the checks {', '.join(sorted(FAULT_CHECKS))}")
+        return self
 
 
 DECLARED = (

@@ -7,7 +7,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 need_packages=()
 for pair in dockerd:docker.io debootstrap:debootstrap iptables:iptables mvn:maven java:openjdk-17-jdk-headless \
-    chromium:chromium; do
+    chromium:chromium redis-check-rdb:redis-tools; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_packages+=("${pair##*:}")
 done
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_packages+=(python3-venv)

@@ -20,12 +20,12 @@ def _collected(*args: str) -> list[str]:
 
 def test_the_default_gate_leaves_the_drills_out_and_keeps_every_other_experiment() -> None:
     collected = _collected()
-    assert "alert-drill" not in collected
+    assert "alert-drill" not in collected and "dr-restore" not in collected
     assert {"zone-partition", "redis-master-failover", "redis-master-returns", "zone-redis-link-cut"} <= set(collected)
 
 
 def test_minus_m_drill_selects_only_the_drills() -> None:
-    assert _collected("-m", "drill") == ["alert-drill"]
+    assert _collected("-m", "drill") == ["alert-drill", "dr-restore"]
 
 
 def test_tags_of_a_file_that_does_not_parse_are_none(tmp_path: Path) -> None:

@@ -177,7 +177,15 @@ def test_several_problems_are_counted_in_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(caught.value)
 
 
-def test_every_experiment_file_has_a_recovery_objective():
+def test_every_experiment_file_that_judges_recovery_has_a_recovery_objective():
     experiments = Path(__file__).resolve().parents[2] / "experiments"
-    names = {p.stem for p in experiments.glob("*.yaml") if p.name != "objectives.yaml"}
-    assert names == set(load_objectives().recovery)
+    judged = {}
+    for path in experiments.glob("*.yaml"):
+        if path.name == "objectives.yaml":
+            continue
+        probes = yaml.safe_load(path.read_text())["steady-state-hypothesis"]["probes"]
+        met = next(p for p in probes if p["provider"].get("func") == "objectives_met")
+        judged[path.stem] = met["provider"]["arguments"].get("fault")
+    assert {name for name, fault in judged.items() if fault} == set(load_objectives().recovery)
+    assert all(fault in (None, name) for name, fault in judged.items()), judged
+    assert judged["dr-restore"] is None
