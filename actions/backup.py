@@ -73,7 +73,7 @@ def _snapshot_node(target: Target, node: str, backup_id: str, staging: Path, opt
             code, found = target.exec(node, ["sh", "-c", f"ls -d {DATA_DIR}/{KEYSPACE}/{table}-*/snapshots/"
                                                          f"{backup_id}"])
             if code != 0 or not found.strip():
-                raise LabError(f"snapshot {backup_id} of {KEYSPACE}.{table} not found on {node}")
+                continue  # no SSTable to snapshot: the table holds nothing on disk on this node
             target.copy_out(node, found.strip().splitlines()[0], staging / "cassandra" / node / table)
     finally:
         nodetool(target, node, "clearsnapshot", "-t", backup_id, "--", KEYSPACE)
