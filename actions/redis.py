@@ -74,7 +74,7 @@ def return_master(down_s: float = 1.5, wait_failover_s: float = 20.0,
     old = run.target.redis_master()
     injected_at = time.time()
     run.record_fault("redis-master-return", Undo(op="start", args={"name": old}), affects=[old],
-                             instance=old, down_s=down_s)
+                     instance=old, down_s=down_s)
     run.target.stop(old, timeout_s=0)
     time.sleep(down_s)
     run.target.start(old)
@@ -93,10 +93,14 @@ def _master_other_than(run: Run, old: str, timeout_s: float) -> str:
     return poll_until(lambda: _master_now(run, old), lambda master: master != old, timeout_s, poll_s=0.1)
 
 
-def _plan_return(call: Call, lab: Lab) -> Footprint:
+def _planned_master(lab: Lab) -> tuple[str | None, str, str]:
+    """The master the Sentinels name now (None when they cannot say), its name for the plan, and how it is known."""
     master = lab.master(lab.inventory)
-    name = master or REDIS_MASTER
-    now = f"now {master} per Sentinel" if master else "unknown now"
+    return master, master or REDIS_MASTER, f"now {master} per Sentinel" if master else "unknown now"
+
+
+def _plan_return(call: Call, lab: Lab) -> Footprint:
+    _, name, now = _planned_master(lab)
     hit = frozenset({("redis", name)})
     return Footprint(f"redis master: stop the current master ({now}; resolved at run time) and start it again after "
                      f"{call.get('down_s'):g} s, while the Sentinels fail over", hit=hit, blame="down_s")
@@ -111,9 +115,8 @@ def _master_now(run: Run, last_known: str) -> str:
 
 
 def _plan(call: Call, lab: Lab) -> Footprint:
-    mode, master = call.get("mode"), lab.master(lab.inventory)
-    now = f"now {master} per Sentinel" if master else "unknown now"
-    name = master or REDIS_MASTER
+    mode = call.get("mode")
+    master, name, now = _planned_master(lab)
     zone = (lab.inventory.get(master).zone if master else None) or f"the zone of {REDIS_MASTER}"
     text = f"redis master: {mode} the current master ({now}; resolved at run time)"
     if mode == "isolate":

@@ -114,8 +114,9 @@ async def _guarded(awaitable: Awaitable[T]) -> T:
 
 
 def _master_in_transition(error: RedisError) -> bool:
-    """A master refusing writes until it has a replica again (min-replicas-to-write) or a Sentinel-less failover
-    settles: the next attempt, through a fresh Sentinel lookup, may reach the new master."""
+    """A refusal that passes with the failover: NOREPLICAS (a master configured with min-replicas-to-write, without
+    enough replicas yet) or MASTERDOWN (a replica whose link to its master is down). The next attempt, through a
+    fresh Sentinel lookup, may reach the new master."""
     return str(error).startswith(TRANSITION_REPLIES)
 
 

@@ -12,7 +12,7 @@ from kernel.inventory import load as load_inventory
 from kernel.ledger import HealReport, Ledger
 from kernel.progress import Progress
 from kernel.record import read_events
-from kernel.target import Target
+from kernel.target import Target, unchecked_servers
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def _strays(target: Target) -> list[str]:
 def _unchecked(target: Target) -> list[str]:
     """Servers whose health checks are off; none when the balancer cannot be asked (a heal must not fail on it)."""
     try:
-        return [server for server, on in target.balancer_checks().items() if not on]
+        return unchecked_servers(target)
     except Chaos360Error:
         return []
 

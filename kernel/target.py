@@ -106,6 +106,11 @@ class Target(Protocol):
         """Carry out one undo from the fault ledger; idempotent."""
 
 
+def unchecked_servers(target: Target) -> list[str]:
+    """Servers behind the load balancer whose health checks are off: they stay in rotation whatever they answer."""
+    return [server for server, on in target.balancer_checks().items() if not on]
+
+
 SURGE_SLOT = 4  # the extra replica a rolling update runs before each replacement; the balancer's "surge"
 CANARY_SLOT = 5  # the v2 replica of a canary release; the balancer's "canary"
 

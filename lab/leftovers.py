@@ -8,6 +8,7 @@ import docker
 
 from kernel.inventory import Inventory
 from kernel.ledger import Ledger
+from kernel.target import unchecked_servers
 from lab.containers import LABEL_LAB
 from lab.target import DockerLabTarget
 from loadtests.processes import find_load_processes
@@ -41,8 +42,7 @@ def toxic_leftovers(inventory: Inventory, target: DockerLabTarget) -> list[str]:
 
 
 def balancer_leftovers(target: DockerLabTarget) -> list[str]:
-    return [f"load balancer: health checks of {server} off" for server, on in target.balancer_checks().items()
-            if not on]
+    return [f"load balancer: health checks of {server} off" for server in unchecked_servers(target)]
 
 
 def find_leftovers(inventory: Inventory) -> list[str]:

@@ -65,6 +65,25 @@ def test_the_drill_brings_back_every_write_acknowledged_before_its_backup(lab: I
     assert find_leftovers(lab) == []
 
 
+@pytest.mark.parametrize("what, restored, untouched", [("cassandra", "restore.nodes", "restore.redis"),
+                                                         ("redis", "restore.redis", "restore.nodes")])
+def test_losing_one_data_set_restores_that_one_and_keeps_the_other(lab: Inventory, tmp_path: Path, what: str,
+                                                                   restored: str, untouched: str):
+    def lose_only(experiment: dict) -> None:
+        _activity(experiment, "lose-every-data-set")["provider"]["arguments"] = {"what": what}
+
+    outcome = run_file(_variant(tmp_path, lose_only), lab.lab_id)
+    print(outcome.summary, *outcome.reasons, sep="\n")
+    judged = _judged(outcome)
+    assert outcome.verdict is Verdict.PASS, outcome.summary
+    assert judged["queue before the backup"]["measured"] == 0
+    if what == "redis":
+        assert judged["RPO writes"]["measured"] == 0, judged["RPO writes"]
+    phases = {e.get("phase") for e in read_events(outcome.run_dir / "events.jsonl") if e.kind == "dr.phase"}
+    assert restored in phases and untouched not in phases, phases
+    assert find_leftovers(lab) == []
+
+
 @pytest.fixture(scope="module")
 def taken_backup(lab: Inventory, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("backups") / lab.lab_id
