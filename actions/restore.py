@@ -28,6 +28,8 @@ from probes.backup_check import refuse_unverified
 
 RESTORE_DIR = "/var/lib/cassandra/restore"
 NOT_SSTABLE = frozenset({"manifest.json", "schema.cql"})
+CREATABLE = re.compile(r"^CREATE (KEYSPACE|TABLE|TYPE|(?:CUSTOM )?INDEX|MATERIALIZED VIEW|FUNCTION|AGGREGATE) "
+                       r"(?!IF NOT EXISTS )")
 PARTS = {"cassandra": ("cassandra",), "redis": ("redis",), "all": ("cassandra", "redis")}
 NODES_TIMEOUT_S = 300.0
 READY_TIMEOUT_S = 240.0
@@ -110,8 +112,7 @@ def _text(store: BackupStore, backup_id: str, path: str) -> str:
 def schema_statements(schema: str) -> list[str]:
     """The exported keyspace as idempotent statements (a heal may run them again)."""
     statements = [s.strip() for s in schema.split(";\n") if s.strip()]
-    return [re.sub(r"^CREATE (KEYSPACE|TABLE|TYPE|INDEX) ", r"CREATE \1 IF NOT EXISTS ", s.rstrip(";"))
-            for s in statements]
+    return [CREATABLE.sub(r"CREATE \1 IF NOT EXISTS ", s.rstrip(";")) for s in statements]
 
 
 def _create_schema(inventory: Inventory, schema: str) -> None:

@@ -39,9 +39,16 @@ def _rdb_problem(store: BackupStore, backup_id: str) -> str | None:
         store.fetch(backup_id, RDB, copy)
         result = subprocess.run([tool, str(copy)], capture_output=True, text=True, check=False, timeout=600)
     if result.returncode != 0:
-        last = (result.stdout + result.stderr).strip().splitlines()
-        return f"{RDB}: {RDB_CHECK} failed: {last[-1] if last else f'exit {result.returncode}'}"
+        return f"{RDB}: {RDB_CHECK} failed: {rdb_error(result.stdout + result.stderr, result.returncode)}"
     return None
+
+
+def rdb_error(output: str, code: int) -> str:
+    """The line after redis-check-rdb's error banner (its last lines are always the same summary)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    after = [line for n, line in enumerate(lines) if n and "RDB ERROR DETECTED" in lines[n - 1]]
+    found = after or [line for line in lines if not line.startswith(("[info]", "[offset 0]", "---"))]
+    return found[0] if found else f"exit {code}"
 
 
 def backup_problems(store: BackupStore, backup_id: str) -> tuple[Manifest | None, list[str]]:
@@ -70,7 +77,7 @@ def refuse_unverified(store: BackupStore, backup_id: str) -> Manifest:
 
 
 def latest_backup(events: list[Event]) -> str | None:
-    taken = [e for e in events if e.kind == "dr.backup"]
+    taken = [e for e in events if e.kind == "dr.backup" and e.get("backup_id")]
     return str(taken[-1].get("backup_id")) if taken else None
 
 

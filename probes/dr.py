@@ -36,7 +36,7 @@ def moments(events: Iterable[Event]) -> DrillMoments:
     backups = [float(e.get("moment")) for e in events if e.kind == "dr.backup"]
     lost = [e.t for e in events if e.kind == "fault.inject" and e.get("fault") == DISASTER]
     restored = [e.t for e in events if e.kind == "fault.heal" and e.get("fault") == DISASTER]
-    verified = [e.t for e in events if e.kind == "dr.verified"]
+    verified = [e.t for e in events if e.kind == "dr.verified" and lost and e.t >= lost[0]]
     return DrillMoments(backups[-1] if backups else None, lost[0] if lost else None,
                         restored[-1] if restored else None, verified[0] if verified else None)
 
