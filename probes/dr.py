@@ -21,6 +21,8 @@ from probes.integrity import WriteKey
 from probes.stored_tasks import stored_tasks
 
 DISASTER = "lose-data"
+RTO, RPO, RPO_WRITES = "RTO", "RPO", "RPO writes"
+ALL_PRESENT, MAY_BE_LOST = "all present", "may be lost"
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def judge_window(name: str, keys: frozenset[WriteKey], stored: Mapping[WriteKey,
 def judge_rpo_writes(keys: frozenset[WriteKey], stored: Mapping[WriteKey, str]) -> Judgement:
     """Reported, not held against a limit: writes acknowledged after the backup are the ones a restore may lose."""
     missing = keys - stored.keys()
-    return Judgement("RPO writes", "acknowledged after the backup, not in the restored data", float(len(missing)),
+    return Judgement(RPO_WRITES, "acknowledged after the backup, not in the restored data", float(len(missing)),
                      None, "count", Verdict.PASS, f"{len(keys)} acknowledged after the backup's moment, "
                                                   f"{len(keys) - len(missing)} of them present after the restore")
 
@@ -98,17 +100,17 @@ def judge_rpo_writes(keys: frozenset[WriteKey], stored: Mapping[WriteKey, str]) 
 def judge_rpo(found: DrillMoments, objective: DrDrillObjective | None) -> Judgement:
     limit = objective.rpo_s if objective else None
     if found.backup is None or found.disaster is None:
-        return Judgement("RPO", "backup moment to disaster", None, limit, "s", Verdict.UNKNOWN,
+        return Judgement(RPO, "backup moment to disaster", None, limit, "s", Verdict.UNKNOWN,
                          "no backup or no disaster recorded")
     measured = round(found.disaster - found.backup, 3)
     verdict = compare(measured, limit) if limit is not None else Verdict.PASS
-    return Judgement("RPO", "backup moment to disaster", measured, limit, "s", verdict,
+    return Judgement(RPO, "backup moment to disaster", measured, limit, "s", verdict,
                      "the data written in this span is what the restore gives up")
 
 
 def judge_rto(found: DrillMoments, objective: DrDrillObjective | None) -> Judgement:
     limit = objective.rto_s if objective else None
-    name, what = "RTO", "disaster to service ready and data verified"
+    name, what = RTO, "disaster to service ready and data verified"
     if found.disaster is None or found.verified is None or found.restored is None:
         return Judgement(name, what, None, limit, "s", Verdict.FAIL if found.disaster else Verdict.UNKNOWN,
                          "no restore or no verification of its data recorded after the disaster")
@@ -133,9 +135,9 @@ def judge_events_before(keys: frozenset[WriteKey], events: frozenset[WriteKey]) 
 
 def integrity_rows(found: Windows, stored: Mapping[WriteKey, str]) -> dict[str, Any]:
     rows = []
-    for window, keys, expected in (("before the backup", found.before, "all present"),
-                                   ("after the backup, before the restore (RPO)", found.between, "may be lost"),
-                                   ("after the restore", found.after, "all present")):
+    for window, keys, expected in (("before the backup", found.before, ALL_PRESENT),
+                                   ("after the backup, before the restore (RPO)", found.between, MAY_BE_LOST),
+                                   ("after the restore", found.after, ALL_PRESENT)):
         lost = keys - stored.keys()
         rows.append({"window": window, "acknowledged": len(keys), "present": len(keys) - len(lost),
                      "lost": len(lost), "changed": len(changed(keys, stored)), "expected": expected})

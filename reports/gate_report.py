@@ -10,6 +10,7 @@ from pathlib import Path
 from kernel import redact
 from kernel.outcome import Outcome
 from kernel.verdict import Verdict
+from reports import dr
 from reports.html import Html, esc, page, percent, seconds, table, verdict_badge
 from reports.model import WORST_WINDOW_S, is_run_dir, load_run
 from reports.run_report import render_run
@@ -29,6 +30,9 @@ class GateRow:
     started_at: float | None = None
     failover_s: float | None = None
     aborted: str | None = None
+    rto_s: float | None = None
+    rpo_s: float | None = None
+    rpo_writes: float | None = None
 
     @property
     def label(self) -> str:
@@ -49,7 +53,7 @@ def row_from_run_dir(run_dir: Path, verdict: Verdict, reasons: Sequence[str], wa
     run = load_run(run_dir)
     return GateRow(experiment or run.experiment, Verdict(verdict), run_dir, wall_s, run.recovery_s,
                    run.worst_error_rate, tuple(reasons), run.started_at, run.failover_s,
-                   run.aborted.text if run.aborted else None)
+                   run.aborted.text if run.aborted else None, **dr.figures(run.judgements))
 
 
 def row_from_outcome(outcome: Outcome) -> GateRow:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,13 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from kernel import redact
-from reports import svg
+from kernel.verdict import format_value
+from reports import dr, svg
+from reports.dr import Figure
 from reports.gate_report import GateRow
 from reports.html import Html, esc, page, percent, seconds, table, verdict_badge
 
 HISTORY_ENV = "CHAOS360_HISTORY"
 DEFAULT_FILE = Path("reports") / "history.jsonl"
 GREEN, RED = "#1e9e3a", "#d62728"
+DRILL_PANELS = {dr.RTO: ("RTO: disaster to service ready and data verified (s)", "#1f6fb4"),
+                dr.RPO: ("RPO: backup moment to disaster (s)", "#e8870e"),
+                dr.RPO_WRITES: ("RPO writes: acknowledged after the backup, not in the restored data", "#7b3fb0")}
+SUMMARY_FORMATS = {"s": "{:.1f}s", "count": "{:g}"}
 
 
 def default_history_file() -> Path:
@@ -36,6 +43,9 @@ class HistoryEntry:
     failover_s: float | None
     wall_s: float | None
     run_dir: str
+    rto_s: float | None = None
+    rpo_s: float | None = None
+    rpo_writes: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -52,6 +62,7 @@ def line_of(row: GateRow) -> dict[str, Any]:
         line["failover_s"] = row.failover_s
     if row.aborted:
         line["aborted"] = row.aborted
+    line.update({f.key: value for f in dr.FIGURES if (value := getattr(row, f.key)) is not None})
     return line
 
 
@@ -77,7 +88,7 @@ def entry_from_dict(obj: object) -> HistoryEntry:
     return HistoryEntry(obj["experiment"], started if isinstance(started, str) else None,
                         str(obj.get("verdict", "unknown")), _number(obj, "recovery_s"),
                         _number(obj, "worst_10s_error_rate"), _number(obj, "failover_s"), _number(obj, "wall_s"),
-                        str(obj.get("run_dir", "")))
+                        str(obj.get("run_dir", "")), *(_number(obj, f.key) for f in dr.FIGURES))
 
 
 def read_history(history_file: Path) -> tuple[list[HistoryEntry], int]:
@@ -110,12 +121,23 @@ def _trend(values: Sequence[float | None], fmt: str) -> str:
     return fmt.format(known[0]) if len(known) == 1 else f"{fmt.format(known[0])} → {fmt.format(known[-1])}"
 
 
+def _values(runs: Sequence[HistoryEntry], key: str) -> list[float | None]:
+    return [getattr(e, key) for e in runs]
+
+
+def _drill_figures(runs: Sequence[HistoryEntry]) -> list[Figure]:
+    """The DR drill figures the runs measured (none for an experiment that is not a drill)."""
+    return [f for f in dr.FIGURES if any(v is not None for v in _values(runs, f.key))]
+
+
 def summary(name: str, runs: Sequence[HistoryEntry]) -> str:
-    """E.g. "zone-partition: 3 runs, 2 passed, recovery 6.0s → 7.5s, worst 10 s error rate 2.1% → 3.0%"."""
+    """E.g. "zone-partition: 3 runs, 2 passed, recovery 6.0s → 7.5s, worst 10 s error rate 2.1% → 3.0%", and a
+    drill's RTO and RPO trends after it."""
     rates = [None if e.worst_10s_error_rate is None else e.worst_10s_error_rate * 100 for e in runs]
+    drill = "".join(f", {f.name} {_trend(_values(runs, f.key), SUMMARY_FORMATS[f.unit])}" for f in _drill_figures(runs))
     return (f"{name}: {len(runs)} run{'s' if len(runs) != 1 else ''}, {sum(e.passed for e in runs)} passed, "
-            f"recovery {_trend([e.recovery_s for e in runs], '{:.1f}s')}, "
-            f"worst 10 s error rate {_trend(rates, '{:.3g}%')}")
+            f"recovery {_trend(_values(runs, 'recovery_s'), '{:.1f}s')}, "
+            f"worst 10 s error rate {_trend(rates, '{:.3g}%')}{drill}")
 
 
 def summaries(history_file: Path) -> list[str]:
@@ -126,19 +148,31 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-") or "experiment"
 
 
+def _per_run(runs: Sequence[HistoryEntry], key: str) -> tuple[svg.Point, ...]:
+    return tuple((float(i), value) for i, value in enumerate(_values(runs, key), start=1))
+
+
+def _drill_panel(slug: str, runs: Sequence[HistoryEntry], figure: Figure) -> svg.Panel:
+    title, color = DRILL_PANELS[figure]
+    key = f"{slug}-{figure.slug}"
+    return svg.Panel(key, title, (svg.Series(key, figure.name, color, _per_run(runs, figure.key), dots=True),),
+                     lambda v: f"{v:g}")
+
+
 def trend_chart(name: str, runs: Sequence[HistoryEntry]) -> str:
-    """Recovery time and worst error rate per run, oldest first; runs that did not pass are shaded."""
+    """Recovery time and worst error rate per run, and a drill's RTO and RPO, oldest first; runs that did not pass
+    are shaded."""
     slug = _slug(name)
     numbered = list(enumerate(runs, start=1))
-    recovery = tuple((float(i), e.recovery_s) for i, e in numbered)
-    worst = tuple((float(i), e.worst_10s_error_rate) for i, e in numbered)
     panels = [
         svg.Panel(f"{slug}-recovery", "Time to recovery (s)",
-                  (svg.Series(f"{slug}-recovery", "time to recovery", GREEN, recovery, dots=True),),
+                  (svg.Series(f"{slug}-recovery", "time to recovery", GREEN, _per_run(runs, "recovery_s"), dots=True),),
                   lambda v: f"{v:g}"),
         svg.Panel(f"{slug}-worst", "Worst 10 s error rate",
-                  (svg.Series(f"{slug}-worst", "worst 10 s error rate", RED, worst, dots=True),),
+                  (svg.Series(f"{slug}-worst", "worst 10 s error rate", RED, _per_run(runs, "worst_10s_error_rate"),
+                              dots=True),),
                   lambda v: f"{v * 100:g}%", floor=0.05),
+        *(_drill_panel(slug, runs, figure) for figure in _drill_figures(runs)),
     ]
     failed = [svg.Band(x0=i - 0.4, x1=i + 0.4, css="failed-run", color=RED, label=f"run #{i}: {e.verdict.upper()}",
                        attrs=(("data-run", str(i)),)) for i, e in numbered if not e.passed]
@@ -166,6 +200,17 @@ def _runs_table(runs: Sequence[HistoryEntry], out_dir: Path) -> str:
     return table(headers, rows, numeric=frozenset({0, 3, 4, 5, 6}), css="history")
 
 
+def _drill_table(runs: Sequence[HistoryEntry]) -> list[str]:
+    """Min, median and last of each DR drill figure over the runs that measured it."""
+    rows = []
+    for figure in _drill_figures(runs):
+        known = [v for v in _values(runs, figure.key) if v is not None]
+        rows.append((figure.name, len(known), *(format_value(v, figure.unit)
+                                               for v in (min(known), statistics.median(known), known[-1]))))
+    headers = ("DR drill", "runs measured", "min", "median", "last")
+    return [table(headers, rows, numeric=frozenset({1, 2, 3, 4}), css="drill-trend")] if rows else []
+
+
 def history_html(history_file: Path, out: Path) -> str:
     entries, skipped = read_history(history_file)
     groups = by_experiment(entries)
@@ -184,7 +229,7 @@ def history_html(history_file: Path, out: Path) -> str:
                 + "</ul>")
     for name, runs in groups.items():
         body += [f'<h2 id="experiment-{esc(_slug(name))}">{esc(name)}</h2>', trend_chart(name, runs),
-                 _runs_table(runs, out.parent)]
+                 *_drill_table(runs), _runs_table(runs, out.parent)]
     return page("chaos360 history", body)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from kernel.verdict import format_value
 
@@ -26,6 +27,7 @@ th { background: #f5f7fa; font-weight: 600; } td.num { text-align: right; font-v
 .swatch { display: inline-block; width: 14px; height: 10px; margin-right: 5px; vertical-align: baseline; }
 svg { max-width: 100%; height: auto; } svg text { font: 11px system-ui, sans-serif; fill: #445; }
 """
+FLAGGED_STYLE = "background:#fde2e1;color:#b3261e;font-weight:700"
 
 
 class Html(str):
@@ -41,12 +43,25 @@ def page(title: str, body: Iterable[str]) -> str:
             f'<style>{STYLE}</style></head>\n<body>\n' + "\n".join(body) + "\n</body></html>\n")
 
 
+@dataclass(frozen=True)
+class Flagged:
+    """A table cell that shows a problem: class "flagged", drawn red inline so the stylesheet of every page stays."""
+
+    value: object
+
+
+def _cell(value: object, numeric: bool) -> str:
+    if isinstance(value, Flagged):
+        return f'<td class="{"num " if numeric else ""}flagged" style="{FLAGGED_STYLE}">{esc(value.value)}</td>'
+    return f'<td{" class=num" if numeric else ""}>{esc(value)}</td>'
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]], numeric: frozenset[int] = frozenset(),
           css: str = "") -> str:
     """A table of escaped cells (Html cells go in as they are); columns in `numeric` are right-aligned."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f'<td{" class=num" if i in numeric else ""}>{esc(c)}</td>' for i, c in enumerate(row))
+        "<tr>" + "".join(_cell(c, i in numeric) for i, c in enumerate(row))
         + "</tr>\n" for row in rows)
     return f'<table class="{esc(css)}"><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>'
 

@@ -15,7 +15,8 @@ from kernel.outcome import read_outcome, verdict_of
 from kernel.record import Event, HistoryError, Request, read_events, read_requests
 from kernel.verdict import Verdict
 from probes import sentinel_events, traffic
-from reports import timeline
+from reports import dr, timeline
+from reports.dr import IntegrityRow
 from reports.timeline import Timeline
 
 RUN_FILES = ("events.jsonl", "requests.jsonl", "journal.json")
@@ -60,6 +61,7 @@ class RunReport:
     worst_error_rate: float | None
     failover_s: float | None
     missing: tuple[str, ...]
+    integrity: tuple[IntegrityRow, ...] | None = None
 
     @property
     def label(self) -> str:
@@ -150,6 +152,19 @@ def _wall_s(events: Sequence[Event], journal: dict[str, Any] | None, span: Timel
     return span.end_s if events else None
 
 
+def _integrity(run_dir: Path, missing: list[str]) -> tuple[IntegrityRow, ...] | None:
+    """A drill's integrity.json; None for a run without one."""
+    path, consequence = run_dir / dr.INTEGRITY_FILE, "no integrity table"
+    if not path.is_file():
+        return None
+    data = _json_file(path, missing, consequence)
+    try:
+        return None if data is None else dr.integrity_rows(data)
+    except ValueError as error:
+        missing.append(f"{path.name} is unreadable ({error}): {consequence}")
+        return None
+
+
 def worst_error_rate(events: Sequence[Event], requests: Sequence[Request]) -> float | None:
     """The worst 10 s error rate from the first injection on (the whole run without a fault)."""
     injects = [e.t for e in events if e.kind == "fault.inject"]
@@ -164,6 +179,7 @@ def load_run(run_dir: Path) -> RunReport:
     events = _read(read_events, run_dir / "events.jsonl", missing, "no faults, recovery or system events to show")
     requests = _read(read_requests, run_dir / "requests.jsonl", missing, "no traffic recorded, the charts are empty")
     journal = _json_file(run_dir / "journal.json", missing, "the run did not finish, so its verdict is unknown")
+    integrity = _integrity(run_dir, missing)
     verdict, reasons, judgements = _verdict(run_dir, journal)
     aborted_already = verdict is Verdict.ABORTED
     t0 = timeline.origin(events, requests)
@@ -177,5 +193,5 @@ def load_run(run_dir: Path) -> RunReport:
         reasons=tuple(([f"aborted: {aborted.text}"] if aborted and not aborted_already else []) + reasons),
         judgements=tuple(judgements), timeline=span, requests=len(counted), failed=sum(not r.ok for r in counted),
         worst_error_rate=worst_error_rate(events, requests), failover_s=sentinel_events.failover_time(events),
-        missing=tuple(missing),
+        integrity=integrity, missing=tuple(missing),
     )

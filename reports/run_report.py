@@ -10,15 +10,18 @@ from typing import Any
 from kernel import redact
 from kernel.verdict import format_value
 from reports import svg
-from reports.html import Html, esc, page, percent, seconds, table, verdict_badge
+from reports.dr import IntegrityRow, Phase
+from reports.html import Flagged, Html, esc, page, percent, seconds, table, verdict_badge
 from reports.model import WORST_WINDOW_S, RunReport, load_run
 from reports.timeline import BUCKET_S, Marker, Timeline
 
 BLUE, RED, ORANGE, GREEN = "#1f6fb4", "#d62728", "#e8870e", "#1e9e3a"
-PURPLE, BROWN, GREY, TEAL = "#7b3fb0", "#8c564b", "#7f7f7f", "#17a3a3"
+PURPLE, BROWN, GREY, TEAL, NAVY = "#7b3fb0", "#8c564b", "#7f7f7f", "#17a3a3", "#23395d"
 FAULT_COLORS = ("#f2b134", "#6baed6", "#fd8d3c", "#9e9ac8", "#74c476", "#e377c2")
+PHASE_COLORS = ("#4c78a8", "#72b7b2")
 LANES = (("sentinel", "Sentinel", PURPLE), ("container", "containers", BROWN), ("cassandra", "Cassandra", TEAL),
-         ("harness", "harness", GREY))
+         ("dr", "DR drill", NAVY), ("harness", "harness", GREY))
+CAPTION_CHAR_PX = 6.2
 
 HOW_TO_READ = (
     "How to read this: time runs left to right in seconds since the run started, in 1-second buckets. "
@@ -103,6 +106,9 @@ def _marks(report: RunReport) -> list[svg.Mark]:
                       label=f"{m.fault}: recovered {m.measured_s:g} s after the {m.measured_from} ({at(m.at_s)})",
                       caption=f"recovered +{m.measured_s:g} s")
              for m in report.timeline.recoveries if m.at_s is not None and m.measured_s is not None]
+    marks += [svg.Mark(x=b.at_s, css="backup-mark", color=NAVY, caption="backup", attrs=(("data-backup", b.backup_id),),
+                       label=f"backup {b.backup_id}: every write acknowledged before {at(b.at_s)} is in it")
+              for b in report.timeline.backups]
     if report.aborted:
         marks.append(svg.Mark(x=report.aborted.at_s, css="abort-mark", color=BROWN, caption="aborted",
                               label=f"aborted: {report.aborted.text}"))
@@ -122,11 +128,29 @@ def _failover_band(span: Timeline) -> tuple[svg.Band, ...]:
     return (svg.Band(x0=sdown, x1=switch, css="failover-window", color=PURPLE, label=label),)
 
 
+def _caption(phase: Phase, span: Timeline) -> str:
+    """The longest of name and time, name, last part of the name that fits in the phase's band; else nothing."""
+    room = phase.seconds / span.end_s * svg.PLOT_W - 4
+    texts = (f"{phase.name} {seconds(phase.seconds)}", phase.name, phase.name.rsplit(".", 1)[-1])
+    return next((text for text in texts if len(text) * CAPTION_CHAR_PX <= room), "")
+
+
+def _phase_bands(span: Timeline) -> tuple[svg.Band, ...]:
+    return tuple(svg.Band(x0=p.start_s, x1=p.end_s, css="dr-phase", color=PHASE_COLORS[i % len(PHASE_COLORS)],
+                          label=f"{p.name}: {seconds(p.seconds)}, {at(p.start_s)} to {at(p.end_s)}",
+                          attrs=(("data-phase", p.name),), caption=_caption(p, span))
+                 for i, p in enumerate(span.phases))
+
+
+def _lane_bands(source: str, span: Timeline) -> tuple[svg.Band, ...]:
+    return _failover_band(span) if source == "sentinel" else _phase_bands(span) if source == "dr" else ()
+
+
 def _lanes(span: Timeline) -> list[svg.Lane]:
     lanes = []
     for source, title, color in LANES:
         ticks = tuple(_tick(m, color) for m in span.markers if m.source == source)
-        bands = _failover_band(span) if source == "sentinel" else ()
+        bands = _lane_bands(source, span)
         if ticks or bands:
             lanes.append(svg.Lane(source, title, ticks, bands))
     if span.ready_sampled:
@@ -147,13 +171,17 @@ def _legend(span: Timeline) -> str:
         items.append((PURPLE, "Sentinel failover (+sdown to +switch-master)"))
     if span.ready_sampled:
         items.append((RED, "not all ready (lane)"))
+    if span.phases:
+        items.append((PHASE_COLORS[0], "DR drill phase (lane)"))
+    if span.backups:
+        items.append((NAVY, "backup moment"))
     return '<p class="legend">' + "".join(f'<span><i class="swatch" style="background:{c}"></i>{esc(label)}</span>'
                                           for c, label in items) + "</p>"
 
 
 def _timeline(report: RunReport) -> list[str]:
     span = report.timeline
-    if not span.buckets and not span.markers and not span.windows:
+    if not span.buckets and not span.markers and not span.windows and not span.phases:
         return ["<h2>Timeline</h2>", '<p class="note">Nothing recorded over time: no requests and no events.</p>']
     axis = svg.Axis(0.0, span.end_s, "seconds since the run started", lambda t: f"{t:g}")
     chart = svg.chart("timeline", _panels(report), axis, _fault_bands(span), _marks(report), _lanes(span))
@@ -174,6 +202,24 @@ def _objectives(report: RunReport) -> list[str]:
             for j in report.judgements]
     headers = ("check", "objective", "measured", "limit", "verdict", "message")
     return ["<h2>Objectives</h2>", table(headers, rows, numeric=frozenset({2, 3}), css="judgements")]
+
+
+def _integrity_cells(row: IntegrityRow) -> tuple[object, ...]:
+    counts = [Flagged(_count(n)) if row.flagged(n) else _count(n) for n in (row.lost, row.changed)]
+    return (row.window, _count(row.acknowledged), _count(row.present), *counts, row.expected)
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else str(value)
+
+
+def _integrity(report: RunReport) -> list[str]:
+    """The drill's integrity.json: lost or changed writes in a window that must be whole are flagged red."""
+    if report.integrity is None:
+        return []
+    headers = ("window", "acknowledged", "present", "lost", "changed", "expected")
+    return ['<h2 id="integrity">Integrity</h2>',
+            table(headers, map(_integrity_cells, report.integrity), numeric=frozenset({1, 2, 3, 4}), css="integrity")]
 
 
 def _lines(evidence: Sequence[tuple[str, str]]) -> Html:
@@ -206,6 +252,11 @@ def _evidence(report: RunReport) -> list[str]:
         parts.append("<h3>Effects the harness observed</h3>")
         parts.append(table(("at", "fault", "effect"), [(at(e.at_s), e.fault, _lines(e.evidence)) for e in span.effects],
                            css="effects"))
+    if span.phases:
+        parts.append("<h3>DR drill phases</h3>")
+        parts.append(table(("phase", "started", "ended", "took"),
+                           [(p.name, at(p.start_s), at(p.end_s), seconds(p.seconds)) for p in span.phases],
+                           numeric=frozenset({3}), css="dr-phases"))
     events = _events(report)
     if events:
         parts.append("<h3>Key events</h3>")
@@ -216,7 +267,7 @@ def _evidence(report: RunReport) -> list[str]:
 
 def html_of(report: RunReport) -> str:
     body = [*_header(report), f'<p class="howto">{esc(HOW_TO_READ)}</p>', *_timeline(report),
-            *_objectives(report), *_evidence(report)]
+            *_objectives(report), *_integrity(report), *_evidence(report)]
     return page(f"{report.label} {report.experiment} — chaos360 run report", body)
 
 

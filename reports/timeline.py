@@ -15,6 +15,8 @@ from kernel.errors import UsageError
 from kernel.objectives import load_objectives
 from kernel.record import Event, Request, ready_samples
 from probes import sentinel_events, traffic
+from reports import dr
+from reports.dr import Backup, Phase
 
 BUCKET_S = 1.0
 NOTABLE_SENTINEL = frozenset({"+sdown", "-sdown", "+odown", "-odown", "+switch-master", "+failover-end"})
@@ -84,6 +86,8 @@ class Timeline:
     not_ready: tuple[tuple[float, float], ...]
     failover: tuple[float, float] | None
     ready_sampled: bool
+    phases: tuple[Phase, ...] = ()
+    backups: tuple[Backup, ...] = ()
 
 
 def origin(events: Sequence[Event], requests: Sequence[Request]) -> float | None:
@@ -220,6 +224,11 @@ def _marker(event: Event, seen: set[tuple[str, str]]) -> tuple[str, str, bool] |
         return "container", f"{data.get('instance', '?')} {data.get('action', '?')}{code}", True
     if event.kind.startswith("cassandra"):
         return "cassandra", f"{event.kind} {describe(data)}".strip(), True
+    if event.kind == "dr.backup":
+        size = f"{describe(data.get('files'))} files, {describe(data.get('bytes'))} bytes"
+        return "dr", f"backup {data.get('backup_id', '?')} taken ({size})", True
+    if event.kind.startswith("dr.") and event.kind != "dr.phase":
+        return "dr", f"{event.kind} {describe(data)}".strip(), True
     if event.kind == "load.start":
         return "harness", f"load started ({data.get('users', '?')} users)", True
     if event.kind == "load.stop":
@@ -273,4 +282,5 @@ def build(events: Sequence[Event], requests: Sequence[Request], t0: float) -> Ti
     return Timeline(end_s, tuple(paced), tuple(fault_windows(events, t0, end_s)),
                     tuple(recoveries(events, t0)), tuple(markers(events, t0)), tuple(effects),
                     tuple(not_ready_spans(events, t0, end_s)), failover_span(events, t0),
-                    any(e.kind == "ready" for e in events))
+                    any(e.kind == "ready" for e in events), tuple(dr.phases(events, t0)),
+                    tuple(dr.backups(events, t0)))
