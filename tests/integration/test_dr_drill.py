@@ -25,10 +25,14 @@ from lab.target import DockerLabTarget
 from probes.backup_check import backup_problems
 from probes.dr import moments, windows
 from probes.stored_tasks import stored_tasks
+from reports.run_report import PHASE_COLORS
+from tests.integration.test_report_screenshot import _screenshot as screenshot
+from tests.integration.test_report_screenshot import decode_png
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 DRILL = ROOT / "experiments" / "dr-restore.yaml"
+BAND_OPACITY = 0.22
 DATA_SETS = ("cassandra-a", "cassandra-b", "cassandra-c", "redis-a", "redis-b", "redis-c")
 
 
@@ -63,6 +67,28 @@ def test_the_drill_brings_back_every_write_acknowledged_before_its_backup(lab: I
     phases = [e.get("phase") for e in read_events(outcome.run_dir / "events.jsonl") if e.kind == "dr.phase"]
     assert {"backup", "disaster", "restore.nodes", "restore.load", "restore.redis", "verify.data"} <= set(phases)
     assert find_leftovers(lab) == []
+    _page_paints_the_drill(outcome.run_dir)
+
+
+def _page_paints_the_drill(run_dir: Path) -> None:
+    """The drill's report page in headless Chromium: its phase bands painted, its integrity table there."""
+    page = run_dir / "report.html"
+    html = page.read_text()
+    assert "Integrity" in html and "restore.load" in html
+    png = run_dir / "report.png"
+    screenshot(page, png)
+    shutil.copyfile(png, ROOT / "reports" / "screenshots" / "report-dr-drill.png")
+    _, _, rows = decode_png(png.read_bytes())
+    band = _on_white(PHASE_COLORS[0], BAND_OPACITY)
+    painted = sum(1 for row in rows for i in range(0, len(row), 3)
+                  if sum(abs(a - b) for a, b in zip(row[i:i + 3], band, strict=True)) <= 6)
+    assert painted >= 200, f"the backup phase's band painted on {painted} pixels only"
+
+
+def _on_white(colour: str, opacity: float) -> tuple[int, int, int]:
+    """The colour a band of `colour` at `opacity` shows over the page's white."""
+    red, green, blue = (round(int(colour[i:i + 2], 16) * opacity + 255 * (1 - opacity)) for i in (1, 3, 5))
+    return red, green, blue
 
 
 @pytest.mark.parametrize("what, restored, untouched", [("cassandra", "restore.nodes", "restore.redis"),
