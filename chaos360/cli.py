@@ -29,7 +29,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _worst_exit(outcomes: list[Any]) -> int:
-    codes = [ExitCode.HARNESS_ERROR if o.harness_error else exit_code(o.verdict) for o in outcomes]
+    codes = [ExitCode.USAGE_ERROR if o.refused else ExitCode.HARNESS_ERROR if o.harness_error else exit_code(o.verdict)
+             for o in outcomes]
     return int(max(codes, default=ExitCode.UNKNOWN))
 
 

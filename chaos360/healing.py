@@ -51,7 +51,8 @@ def heal_lab(lab_id: str, wait_ready_s: float = 120.0, progress: Progress | None
             target.remove_variant(slot)
         for server in _unchecked(target):
             target.set_balancer_checks(server, True)
-        ready = _wait_ready(inventory, wait_ready_s, progress or Progress(quiet=True))
+        ready = (f"NOT ready ({len(report.failed)} fault(s) still in the ledger)" if report.failed else
+                 _wait_ready(inventory, wait_ready_s, progress or Progress(quiet=True)))
         return LabHeal(report, len(stopped), ready, len(unrecorded))
 
 

@@ -11,6 +11,7 @@ from kernel.record import read_events
 from kernel.verdict import Verdict
 
 OUTCOME_FILE = "outcome.json"
+REFUSAL = "kernel.errors.UsageError: "
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ class Outcome:
     def harness_error(self) -> bool:
         """The run did not complete for a reason of its own (an action failed), not an objective."""
         return self.verdict is Verdict.UNKNOWN and self.status != "completed"
+
+    @property
+    def refused(self) -> bool:
+        """An activity refused what it was asked (a usage error: a backup that does not verify, an unknown zone)."""
+        return self.verdict is Verdict.UNKNOWN and any(REFUSAL in reason for reason in self.reasons)
 
     @property
     def summary(self) -> str:

@@ -17,10 +17,11 @@ from docker.types import IPAMConfig, IPAMPool
 from kernel import inventory as inventory_store
 from kernel.errors import LabError, UsageError
 from kernel.inventory import Inventory, InventoryInstance
+from kernel.ledger import Ledger
 from kernel.progress import Progress
 from lab import build, schema
 from lab.containers import LABEL_CONFIG, LABEL_LAB, ContainerSpec, build_container, container_spec
-from lab.readiness import run_checks, sentinel_view, wait_until
+from lab.readiness import Check, run_checks, sentinel_view, wait_until
 from lab.topology import Instance, LabSettings, Profile, Role, Topology, plan
 
 READY_TIMEOUT_S = 240
@@ -253,12 +254,20 @@ def instance_states(client: docker.DockerClient, inventory: Inventory) -> dict[s
     return states
 
 
+def unrestored_check(lab_id: str) -> Check:
+    """A lab whose data was lost and not restored yet is not ready, however well its empty nodes serve."""
+    lost = [e for e in Ledger(lab_id).entries() if e.undo.op == "restore"]
+    detail = "; ".join(f"{e.undo.args.get('what')} lost, backup {e.undo.args.get('backup')} not restored yet "
+                       "(run `chaos360 heal`)" for e in lost)
+    return Check("data restored", not lost, detail or "no data loss awaits its restore")
+
+
 def status(lab_id: str) -> dict[str, object]:
     """The inventory with each instance's container state and the readiness checks."""
     client = docker_client()
     inventory = inventory_store.load(lab_id)
     states = instance_states(client, inventory)
-    checks = run_checks(inventory)
+    checks = [*run_checks(inventory), unrestored_check(lab_id)]
     instances = [
         {**i.model_dump(), **states[i.name]} for i in inventory.instances
     ]

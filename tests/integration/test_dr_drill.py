@@ -147,7 +147,7 @@ def test_a_backup_that_does_not_verify_is_refused_and_nothing_is_destroyed(
     result = subprocess.run([sys.executable, "-m", "chaos360", "run", str(_variant(tmp_path, only_the_disaster))],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     output = result.stdout + result.stderr
-    assert result.returncode != 0, output
+    assert result.returncode == 4, output
     assert f"backup {backup_id} does not verify: {relative}" in output, output
     assert "Traceback" not in output
     assert all(target.is_running(name) for name in DATA_SETS)

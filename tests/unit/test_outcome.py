@@ -47,3 +47,30 @@ def test_the_report_shows_the_runners_verdict_not_its_own(tmp_path: Path) -> Non
     write_outcome(_outcome(run_dir, opposite))
     report = load_run(run_dir)
     assert report.verdict is opposite and report.reasons == (JUDGEMENT["message"],)
+
+
+def _journal_with_a_failed_action(error: str) -> dict:
+    failed = {"status": "failed", "activity": {"name": "lose-every-data-set"},
+              "exception": [f"chaoslib.exceptions.ActivityFailed: {error}\n"]}
+    return {"status": "completed", "deviated": False, "run": [failed], "steady_states": {}}
+
+
+def test_a_completed_run_whose_action_failed_is_not_a_pass(tmp_path: Path) -> None:
+    outcome = outcome_of("x", tmp_path, 3.0, _journal_with_a_failed_action("kernel.errors.LabError: iptables failed"))
+    assert outcome.verdict is Verdict.UNKNOWN
+    assert "lose-every-data-set: chaoslib.exceptions.ActivityFailed: kernel.errors.LabError: iptables failed" \
+        in outcome.reasons
+    assert not outcome.refused
+
+
+def test_an_action_that_refused_its_request_makes_the_run_a_usage_error(tmp_path: Path) -> None:
+    from chaos360.cli import _worst_exit
+    from kernel.errors import ExitCode
+
+    error = "kernel.errors.UsageError: backup b1 does not verify: cassandra/x-Data.db: missing"
+    refused = outcome_of("x", tmp_path, 3.0, _journal_with_a_failed_action(error))
+    assert refused.refused and refused.verdict is Verdict.UNKNOWN
+    failed_run = _outcome(tmp_path)
+    assert _worst_exit([refused]) == ExitCode.USAGE_ERROR
+    assert _worst_exit([failed_run]) == ExitCode.FAILED
+    assert _worst_exit([failed_run, refused]) == ExitCode.USAGE_ERROR
