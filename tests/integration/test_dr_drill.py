@@ -77,7 +77,9 @@ def _page_paints_the_drill(run_dir: Path) -> None:
     assert "Integrity" in html and "restore.load" in html
     png = run_dir / "report.png"
     screenshot(page, png)
-    shutil.copyfile(png, ROOT / "reports" / "screenshots" / "report-dr-drill.png")
+    kept = ROOT / "reports" / "screenshots"
+    kept.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(png, kept / "report-dr-drill.png")
     _, _, rows = decode_png(png.read_bytes())
     band = _on_white(PHASE_COLORS[0], BAND_OPACITY)
     painted = sum(1 for row in rows for i in range(0, len(row), 3)
