@@ -20,6 +20,7 @@ from kernel.verdict import Verdict
 
 NOT_EXPERIMENTS = {"objectives.yaml"}
 DRILL = "drill"
+K8S = "k8s"
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:
@@ -48,7 +49,9 @@ def experiment_tags(path: Path) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drills run only when asked for (`-m drill`): the default gate stays fast."""
+    """Drills run only when asked for (`-m drill`): the default gate stays fast. Tests on the Kubernetes lab run
+    last: it replaces the Docker lab (one lab at a time on a small machine)."""
+    items.sort(key=lambda item: item.get_closest_marker(K8S) is not None)
     if config.option.markexpr:
         return
     drills = [item for item in items if item.get_closest_marker(DRILL)]
@@ -126,3 +129,28 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     result = heal_lab(os.environ.get("CHAOS360_LAB_ID", "chaos360"))
     if result.report.healed or result.report.failed:
         print(f"\nchaos360: healed after the session: {result.summary()}")
+
+
+class FailuresAsTheyHappen:
+    """Each failure's report is printed as soon as the test fails, not only in the summary: a CI job cut off by its
+    time limit still shows why its tests failed."""
+
+    def __init__(self, terminal: Any) -> None:
+        self.terminal = terminal
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not report.failed:
+            return
+        self.terminal.ensure_newline()
+        self.terminal.write_line(f"---- {report.nodeid} ({report.when}) failed:")
+        self.terminal.write_line(report.longreprtext[-6000:])
+        for title, content in report.sections:
+            if not title.startswith("Captured"):
+                self.terminal.write_line(f"---- {title}\n{content[-4000:]}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        config.pluginmanager.register(FailuresAsTheyHappen(terminal), "chaos360-failures-as-they-happen")

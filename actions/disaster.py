@@ -7,13 +7,13 @@ import time
 from typing import Annotated, Any
 
 from kernel.backup_store import default_store
-from kernel.errors import Chaos360Error, UsageError
+from kernel.errors import Chaos360Error
 from kernel.fault import Arguments, Call, Declared, Footprint, Lab, one_of
 from kernel.inventory import Inventory
 from kernel.ledger import Undo
-from kernel.record import read_events
 from kernel.run import current_run
-from probes.backup_check import latest_backup, refuse_unverified
+from kernel.target import Target
+from probes.backup_check import chosen_backup, refuse_unverified
 
 ROLES = {"cassandra": ("cassandra",), "redis": ("redis",), "all": ("cassandra", "redis")}
 
@@ -31,9 +31,8 @@ def lose_data(what: str = "all", backup_id: str | None = None,
               configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Destroy the data sets of `what` after verifying the backup (the run's latest unless named)."""
     run = current_run(configuration)
-    chosen = backup_id or latest_backup(read_events(run.run_dir / "events.jsonl", missing_ok=True))
-    if chosen is None:
-        raise UsageError("no backup to restore from: take one first (actions.backup.take_backup) or name one")
+    chosen = chosen_backup(run, backup_id,
+                           "no backup to restore from: take one first (actions.backup.take_backup) or name one")
     store = default_store(run.lab_id)
     started = time.time()
     refuse_unverified(store, chosen)
@@ -49,7 +48,7 @@ def lose_data(what: str = "all", backup_id: str | None = None,
     return {"destroyed": gone, "backup_id": chosen, "at": time.time()}
 
 
-def _present(target: Any, name: str) -> bool:
+def _present(target: Target, name: str) -> bool:
     try:
         target.is_running(name)
     except Chaos360Error:

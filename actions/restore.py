@@ -28,6 +28,7 @@ from probes.backup_check import refuse_unverified
 
 RESTORE_DIR = "/var/lib/cassandra/restore"
 NOT_SSTABLE = frozenset({"manifest.json", "schema.cql"})
+SCHEMA_WAIT_S = 60.0
 CREATABLE = re.compile(r"^CREATE (KEYSPACE|TABLE|TYPE|(?:CUSTOM )?INDEX|MATERIALIZED VIEW|FUNCTION|AGGREGATE) "
                        r"(?!IF NOT EXISTS )")
 PARTS = {"cassandra": ("cassandra",), "redis": ("redis",), "all": ("cassandra", "redis")}
@@ -147,6 +148,21 @@ def _unloaded(target: Target, node: str, path: str) -> int:
     return int(listed.strip() or 0) if code == 0 else 0
 
 
+def import_sstables(target: Target, node: str, table: str, path: str, schema_wait_s: float = SCHEMA_WAIT_S,
+                    poll_s: float = 1.0) -> str:
+    """`nodetool import`, waiting while the node has not yet received the restored table: the driver's schema
+    agreement counts only the nodes it sees up, and a just re-created node can miss it (seen in a fresh-clone CI run:
+    "ColumnFamilyStore for agent360/tasks not found" on one node)."""
+    deadline = time.monotonic() + schema_wait_s
+    while True:
+        try:
+            return nodetool(target, node, "import", KEYSPACE, table, path)
+        except LabError as error:
+            if "ColumnFamilyStore" not in str(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(poll_s)
+
+
 def _load(target: Target, manifest: Manifest, node: str) -> None:
     """nodetool import: the node checks each SSTable and moves it into the live table without a restart; an SSTable
     still in place afterwards was not loaded, whatever the tool said."""
@@ -154,7 +170,7 @@ def _load(target: Target, manifest: Manifest, node: str) -> None:
         path = _restore_path(manifest, table)
         if not _unloaded(target, node, path):
             continue
-        output = nodetool(target, node, "import", KEYSPACE, table, path)
+        output = import_sstables(target, node, table, path)
         left = _unloaded(target, node, path)
         if left:
             raise LabError(f"nodetool import on {node} left {left} SSTables of {KEYSPACE}.{table} unloaded: "

@@ -32,6 +32,7 @@ T = TypeVar("T")
 DEPENDENCY = "redis"
 STREAM = "agent360:events"
 STREAM_MAXLEN = 100_000
+LAST_RECONCILE_TIMEOUTS = 3
 TASK_TTL_S = 3600
 SENTINEL_TIMEOUT_S = 0.5
 CACHE_READ_TIMEOUT_CAP_S = 0.5
@@ -144,11 +145,14 @@ class RedisStore:
             self._watcher = asyncio.create_task(self._watch_master(), name="redis-master-watch")
 
     async def close(self) -> None:
+        reconciling = self._reconciler is not None and not self._reconciler.done()
         for task in (self._watcher, self._reconciler):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if reconciling:
+            await self._last_reconcile()
         with contextlib.suppress(Exception):
             await self._client.aclose()
         if self._sentinel is not None:
@@ -205,6 +209,14 @@ class RedisStore:
             log.warning("redis: %d recent events were missing from the stream after a master change; appended again",
                         len(lost))
         return len(lost)
+
+    async def _last_reconcile(self) -> None:
+        """A replica stopped during the passes after a master change (a rolling update) makes one more before it
+        goes: no other replica holds its recent events."""
+        try:
+            await asyncio.wait_for(self.reconcile_events(), self._config.request_timeout * LAST_RECONCILE_TIMEOUTS)
+        except Exception as error:
+            log.warning("redis: last event reconciliation before shutdown failed: %s", _describe(error))
 
     async def _stream_keys(self, since_ms: str) -> set[tuple[str, str, str]]:
         keys: set[tuple[str, str, str]] = set()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 
+from cassandra import InvalidRequest
 from cassandra.cluster import Session
 
 SCHEMA_AGREEMENT_WAIT_S = 30
@@ -25,10 +27,25 @@ def schema_statements(datacenter: str, replication_factor: int, keyspace: str = 
     ]
 
 
+def _execute_when_known(session: Session, statement: str, poll_s: float = 1.0) -> None:
+    """A coordinator that has not yet received the keyspace answers "Keyspace ... doesn't exist": the driver's
+    schema agreement after each statement counts only the nodes it sees up, which on a cluster just started may be
+    fewer than all (a fresh-clone CI run failed there). Retry until it has, within the agreement wait."""
+    deadline = time.monotonic() + SCHEMA_AGREEMENT_WAIT_S
+    while True:
+        try:
+            session.execute(statement, timeout=SCHEMA_AGREEMENT_WAIT_S)
+            return
+        except InvalidRequest as error:
+            if "doesn't exist" not in str(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(poll_s)
+
+
 def ensure_schema(session: Session, datacenter: str = "dc1", replication_factor: int = 3,
                   keyspace: str = "agent360") -> None:
     """Run the idempotent DDL and wait until every reachable node agrees on the schema."""
     for statement in schema_statements(datacenter, replication_factor, keyspace):
-        session.execute(statement, timeout=SCHEMA_AGREEMENT_WAIT_S)
+        _execute_when_known(session, statement)
     if not session.cluster.control_connection.wait_for_schema_agreement(wait_time=SCHEMA_AGREEMENT_WAIT_S):
         raise RuntimeError(f"Cassandra nodes did not agree on the schema within {SCHEMA_AGREEMENT_WAIT_S}s")

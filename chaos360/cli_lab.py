@@ -13,6 +13,8 @@ from kernel.progress import Progress
 from kernel.runlock import run_lock
 from lab.topology import LabSettings, Profile
 
+K8S_PROFILE = "k8s"
+
 
 def _lab_settings(args: argparse.Namespace) -> LabSettings:
     app_env = tuple(_parse_env(item) for item in args.app_env or ())
@@ -36,30 +38,78 @@ def _parse_env(item: str) -> tuple[str, str]:
 def _cmd_lab_build(args: argparse.Namespace) -> int:
     from lab import build
 
-    tags = build.build_all(Progress(quiet=args.quiet), force=args.force)
+    progress = Progress(quiet=args.quiet)
+    tags = build.build_all(progress, force=args.force)
+    if args.profile == K8S_PROFILE:
+        from lab.k8s import binaries, images
+
+        binaries.build_all(progress, force=args.force)
+        tags = {**tags, **images.build_images(progress, force=args.force)}
     for name, tag in tags.items():
         print(f"{name}\t{tag}")
     return ExitCode.PASS
 
 
 def _cmd_lab_up(args: argparse.Namespace) -> int:
+    if args.profile == K8S_PROFILE:
+        return _k8s_up(args)
+    from kernel import inventory as inventory_store
     from lab import docker_lab
 
     settings = _lab_settings(args)
     progress = Progress(quiet=args.quiet)
     with run_lock(settings.lab_id):
         refuse_unhealed(settings.lab_id)
+        running = inventory_store.find(settings.lab_id)
+        if running is not None and running.profile == K8S_PROFILE:
+            raise UsageError(f"lab {settings.lab_id} runs the k8s profile; run `chaos360 lab down` first")
         inventory = docker_lab.up(settings, progress)
     lb = inventory.by_role("lb")[0]
-    print(f"Agent360 at http://127.0.0.1:{lb.host_ports['http']}  ({len(inventory.instances)} instances, "
+    print(f"Agent360 at {inventory.host_url(lb.name)}  ({len(inventory.instances)} instances, "
           f"ready in {progress.elapsed:.1f}s)")
     return ExitCode.PASS
 
 
+def _k8s_up(args: argparse.Namespace) -> int:
+    from kernel import inventory as inventory_store
+    from lab.k8s import cluster
+
+    subnet = args.subnet if args.subnet != LabSettings.subnet else cluster.DEFAULT_SUBNET
+    progress = Progress(quiet=args.quiet)
+    with run_lock(args.lab_id):
+        refuse_unhealed(args.lab_id)
+        running = inventory_store.find(args.lab_id)
+        if running is not None and running.profile != K8S_PROFILE:
+            raise UsageError(f"lab {args.lab_id} runs the {running.profile} profile; run `chaos360 lab down` first")
+        inventory = cluster.up(args.lab_id, subnet, progress)
+    print(f"Kubernetes lab ready: {len(inventory.instances)} nodes, zones {','.join(inventory.zones)}, in "
+          f"{progress.elapsed:.1f}s; kubeconfig {inventory.settings['kubeconfig']}")
+    return ExitCode.PASS
+
+
+def _k8s_status(running: Any) -> dict[str, Any]:
+    """The cluster's checks, plus what faults left in it (a lab with a zone still cut is not ready)."""
+    from lab.k8s import cluster, leftovers
+    from lab.k8s.lab_target import open_lab_target
+
+    report = cluster.status(running)
+    if report["ready"]:
+        found = leftovers.find_leftovers(open_lab_target(running.lab_id))
+        report["checks"].append({"name": "faults", "ok": not found,  # type: ignore[attr-defined]
+                                 "detail": "; ".join(found) + " (run `chaos360 heal`)" if found else "none left"})
+        report["ready"] = not found
+    return report
+
+
 def _cmd_lab_status(args: argparse.Namespace) -> int:
+    from kernel import inventory as inventory_store
     from lab import docker_lab
 
-    report = docker_lab.status(args.lab_id)
+    running = inventory_store.find(args.lab_id)
+    if running is not None and running.profile == K8S_PROFILE:
+        report = _k8s_status(running)
+    else:
+        report = docker_lab.status(args.lab_id)
     if args.json:
         print(json.dumps(report, indent=1, default=str))
     else:
@@ -79,9 +129,12 @@ def _print_status(report: dict[str, object]) -> None:
 
 def _cmd_lab_down(args: argparse.Namespace) -> int:
     from lab import docker_lab
+    from lab.k8s import cluster
 
+    progress = Progress(quiet=args.quiet)
     with run_lock(args.lab_id):
-        docker_lab.down(args.lab_id, Progress(quiet=args.quiet))
+        cluster.down(args.lab_id, progress)
+        docker_lab.down(args.lab_id, progress)
     return ExitCode.PASS
 
 
@@ -101,7 +154,8 @@ def _cmd_lab_smoke(args: argparse.Namespace) -> int:
 
 
 def _add_lab_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default=Profile.HA.value, choices=[p.value for p in Profile])
+    parser.add_argument("--profile", default=Profile.HA.value, choices=[*(p.value for p in Profile), K8S_PROFILE],
+                        help="ha: the Docker lab over three zones; minimal: one zone; k8s: a Kubernetes cluster")
     parser.add_argument("--subnet", default=LabSettings.subnet)
     parser.add_argument("--port-base", type=int, default=LabSettings.port_base)
     parser.add_argument("--down-after-ms", type=int, default=LabSettings.sentinel_down_after_ms)
@@ -116,6 +170,8 @@ def add_lab_commands(commands: argparse._SubParsersAction[Any], parser_class: ty
     lab_commands = lab.add_subparsers(dest="lab_command", required=True, parser_class=parser_class)
     build = lab_commands.add_parser("build", help="build the lab images from package registries")
     build.add_argument("--force", action="store_true", help="rebuild even when the tags exist")
+    build.add_argument("--profile", default=Profile.HA.value, choices=[*(p.value for p in Profile), K8S_PROFILE],
+                       help="k8s also builds the Kubernetes programs and node images (minutes, once per version)")
     build.set_defaults(handler=_cmd_lab_build)
     up = lab_commands.add_parser("up", help="start the lab and wait until it is ready")
     _add_lab_options(up)

@@ -8,14 +8,15 @@ Declared in every experiment file, so plain `chaos run` gets the same safety as 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+from chaos360.binding import lab_binding
 from chaos360.recorders import start_recorders
 from kernel import redact
 from kernel import run as runs
 from kernel.recorder import stop_all
-from lab.target import DockerLabTarget
 from loadtests.controller import discard_prepared, prepare
 from probes.stop_conditions import allows_majority, conditions_for
 
@@ -25,12 +26,14 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
     redact.register_run(context)
     configuration = configuration if configuration is not None else {}
     lab_id, run_dir = configuration.get("lab_id"), configuration.get(runs.RUN_DIR_KEY)
-    run = runs.start_run(str(context.get("title", "experiment")), lab_id=str(lab_id) if lab_id else None,
-                         run_dir=Path(run_dir) if run_dir else None, target_factory=DockerLabTarget)
+    lab_id = str(lab_id) if lab_id else os.environ.get(runs.LAB_ID_ENV, "chaos360")
+    binding = lab_binding(lab_id)
+    run = runs.start_run(str(context.get("title", "experiment")), lab_id=lab_id,
+                         run_dir=Path(run_dir) if run_dir else None, **binding.run_arguments())
     runs.attach(configuration, run)
     run.stop_conditions = conditions_for(context)
     run.allow_majority = allows_majority(context)
-    run.events.append("run.start", experiment=context.get("title"), lab_id=run.lab_id,
+    run.events.append("run.start", experiment=context.get("title"), lab_id=run.lab_id, target=binding.name,
                       stop_conditions=run.stop_conditions.model_dump(exclude={"why"}))
     run.recorders.extend(start_recorders(run.inventory, run.events, run.ledger))
     if _starts_load(context):

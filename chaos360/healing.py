@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kernel.errors import Chaos360Error, UsageError
+from kernel.errors import Chaos360Error, LabError, UsageError
 from kernel.interrupts import shielded
 from kernel.inventory import Inventory
 from kernel.inventory import load as load_inventory
@@ -13,6 +14,9 @@ from kernel.ledger import HealReport, Ledger
 from kernel.progress import Progress
 from kernel.record import read_events
 from kernel.target import Target, unchecked_servers
+
+if TYPE_CHECKING:
+    from lab.readiness import Check
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ def heal_lab(lab_id: str, wait_ready_s: float = 120.0, progress: Progress | None
 
     with shielded():
         stopped = kill_load_processes()
+        if (k8s := _k8s_heal(lab_id, wait_ready_s, progress, check_ready)) is not None:
+            return LabHeal(k8s[0], len(stopped), k8s[1])
         ledger = Ledger(lab_id)
         lab = _target(lab_id, required=bool(ledger.entries()) or check_ready)
         strays = _strays(lab[1]) if lab else []
@@ -70,6 +76,43 @@ def _unchecked(target: Target) -> list[str]:
         return []
 
 
+def _k8s_heal(lab_id: str, wait_ready_s: float, progress: Progress | None,
+              check_ready: bool = False) -> tuple[HealReport, str] | None:
+    """On the Kubernetes lab, what faults leave is found in the cluster and undone there; None on another lab."""
+    from kernel.inventory import find
+
+    running = find(lab_id)
+    if running is None or running.profile != "k8s":
+        return None
+    from kernel.ledger import Entry, Undo
+    from lab.k8s import leftovers
+    from lab.k8s.lab_target import open_run_target
+    from lab.k8s.node_repair import wait_ready
+
+    target = open_run_target(lab_id)
+    report = target.ledger().heal(target.apply)
+    undone = leftovers.heal(target)
+    report.healed += [Entry(id=str(n), fault=what, undo=Undo(op="k8s-leftover", args={}), recorded_at=0)
+                      for n, what in enumerate(undone)]
+    if report.failed:
+        return report, f"NOT ready ({len(report.failed)} fault(s) still in the cluster's ledger)"
+    if not report.healed and not check_ready:
+        return report, "not checked (nothing to heal)"
+    try:
+        repaired = wait_ready(target.repair_stale, lambda: _k8s_checks(lab_id), wait_ready_s,
+                              progress or Progress(quiet=True))
+    except Chaos360Error as error:
+        return report, f"NOT ready ({error})"
+    return report, f"ready (repaired {'; '.join(repaired)})" if repaired else "ready"
+
+
+def _k8s_checks(lab_id: str) -> list[Check]:
+    from kernel.inventory import load
+    from lab.k8s.cluster import checks
+
+    return checks(load(lab_id), with_app=True)
+
+
 def _target(lab_id: str, required: bool) -> tuple[Inventory, Target] | None:
     """The lab's inventory and target; None for a lab that is not up (or no Docker), unless a heal needs it."""
     from lab.target import DockerLabTarget
@@ -95,7 +138,12 @@ def _wait_ready(inventory: Inventory, timeout_s: float, progress: Progress) -> s
 
 def refuse_unhealed(lab_id: str) -> None:
     """A run, a gate or a lab start on top of faults left by a crashed run would judge the wrong system."""
-    entries = Ledger(lab_id).entries()
+    from chaos360.binding import lab_binding
+
+    try:
+        entries = lab_binding(lab_id).ledger_factory(lab_id).entries()
+    except LabError:  # a cluster that does not answer: what comes next says so, and `lab up` may repair it
+        entries = Ledger(lab_id).entries()
     if entries:
         faults = ", ".join(f"{e.fault}({', '.join(f'{v}' for v in e.undo.args.values())})" for e in entries)
         raise UsageError(f"unhealed faults in the ledger: {faults}; run `chaos360 heal` first")

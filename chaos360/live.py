@@ -38,6 +38,7 @@ PHASES = {
     "fault.effect": "under fault, waiting for recovery",
     "recovery": "recovered",
     "fault.heal": "healing",
+    "lab.repair": "repairing the lab",
     "lab.ready": "healed",
     "load.stop": "steady state (after)",
     "run.aborted": "ABORTING",

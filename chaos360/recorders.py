@@ -13,6 +13,7 @@ from typing import Any
 import docker
 import redis
 
+from kernel.errors import Chaos360Error
 from kernel.inventory import Inventory
 from kernel.ledger import Ledger
 from kernel.record import EventLog
@@ -23,10 +24,10 @@ READY_TIMEOUT_S = 1.5  # above the app's own check deadline (AGENT360_READY_TIME
 CONTAINER_ACTIONS = {"die", "start", "restart", "pause", "unpause", "stop", "kill", "oom"}
 
 
-def _sentinel_loop(log: EventLog, name: str, port: int) -> Callable[[threading.Event], None]:
+def _sentinel_loop(log: EventLog, name: str, host: str, port: int) -> Callable[[threading.Event], None]:
     def loop(stop: threading.Event) -> None:
         while not stop.is_set():
-            client = redis.Redis("127.0.0.1", port, socket_timeout=2, socket_connect_timeout=1, decode_responses=True)
+            client = redis.Redis(host, port, socket_timeout=2, socket_connect_timeout=1, decode_responses=True)
             try:
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe("*")
@@ -101,19 +102,28 @@ def _log_container_event(log: EventLog, item: dict[str, Any]) -> None:
 def faulted_apps(inventory: Inventory, ledger: Ledger) -> Callable[[], set[str]]:
     """App replicas an unhealed fault in the ledger rightly takes out of service (each action names them)."""
     apps = {a.name for a in inventory.by_role("app")}
+    known: set[str] = set()
 
     def names() -> set[str]:
-        return apps & {name for entry in ledger.entries() for name in entry.affects}
+        """The last set read when the ledger cannot be read (a cluster's API slow for a moment)."""
+        try:
+            current = apps & {name for entry in ledger.entries() for name in entry.affects}
+        except Chaos360Error:
+            return set(known)
+        known.clear()
+        known.update(current)
+        return current
 
     return names
 
 
 def start_recorders(inventory: Inventory, log: EventLog, ledger: Ledger) -> list[Recorder]:
     recorders = [
-        Recorder(f"sentinel-{s.name}", _sentinel_loop(log, s.name, s.host_ports["sentinel"]))
+        Recorder(f"sentinel-{s.name}", _sentinel_loop(log, s.name, s.host, s.host_ports["sentinel"]))
         for s in inventory.by_role("sentinel")
     ]
-    ready_urls = {a.name: f"http://127.0.0.1:{a.host_ports['http']}/ready" for a in inventory.by_role("app")}
+    ready_urls = {a.name: f"{inventory.host_url(a.name)}/ready" for a in inventory.by_role("app")}
     recorders.append(Recorder("readiness", _readiness_loop(log, ready_urls, faulted_apps(inventory, ledger))))
-    recorders.append(_container_recorder(log, inventory.lab_id))
+    if inventory.profile != "k8s":
+        recorders.append(_container_recorder(log, inventory.lab_id))
     return [r.start() for r in recorders]

@@ -25,15 +25,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from actions.selection import OVERRIDE_HINT, blast_radius
+from chaos360.binding import K8S_PROFILE
 from chaos360.effects import effect_of
 from chaos360.experiment_schema import Chaos360Extension, Experiment
-from kernel import inventory as inventories
 from kernel import reachability
-from kernel.errors import UsageError
+from kernel.errors import LabError, UsageError
 from kernel.experiment_file import read_experiment
 from kernel.fault import Call, Footprint, Lab
 from kernel.inventory import Inventory
 from kernel.problems import Invalid, field_path, from_validation, kind_of
+from lab.k8s.not_on_kubernetes import refusal as k8s_refusal
 from probes.stop_conditions import EXTENSION, conditions_for
 
 Reachable = Callable[[Inventory], str | None]
@@ -132,9 +133,11 @@ def _chaos_toolkit(data: dict[str, Any]) -> None:
 
 
 def _inventory(path: Path, lab_id: str) -> Inventory:
+    from chaos360.binding import lab_binding
+
     try:
-        return inventories.load(lab_id)
-    except UsageError as error:
+        return lab_binding(lab_id).inventory_loader(lab_id)
+    except (UsageError, LabError) as error:
         raise Invalid(None, str(error)).for_file(path) from None
 
 
@@ -143,6 +146,8 @@ def check_lab(parsed: Parsed, inventory: Inventory) -> None:
     lab = Lab(inventory, parsed.allow_majority)
     lasting = _Lasting(lab)
     for call in parsed.calls:
+        if inventory.profile == K8S_PROFILE and (problem := k8s_refusal(call.provider)):
+            raise Invalid(call.field(), problem)
         lasting.add(call, effect_of(call, lab))
 
 

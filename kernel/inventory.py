@@ -21,6 +21,7 @@ class InventoryInstance(BaseModel):
     ip: str
     ports: dict[str, int]
     host_ports: dict[str, int]
+    host: str = "127.0.0.1"  # where the harness reaches host_ports: loopback for Docker, an in-cluster address on k8s
 
 
 class Inventory(BaseModel):
@@ -47,7 +48,8 @@ class Inventory(BaseModel):
         raise UsageError(f"no instance named {name!r} in lab {self.lab_id}")
 
     def host_url(self, name: str, port: str = "http") -> str:
-        return f"http://127.0.0.1:{self.get(name).host_ports[port]}"
+        instance = self.get(name)
+        return f"http://{instance.host}:{instance.host_ports[port]}"
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -81,3 +83,10 @@ def load(lab_id: str) -> Inventory:
     except (ValueError, ValidationError) as error:
         reason = error.__class__.__name__
         raise UsageError(f"inventory {path} is unreadable ({reason}); run `chaos360 lab up`") from None
+
+
+def find(lab_id: str) -> Inventory | None:
+    """The lab's inventory, or None when no lab of that id is up."""
+    if not inventory_path(lab_id).exists():
+        return None
+    return load(lab_id)

@@ -7,10 +7,10 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -39,53 +39,84 @@ class Entry(BaseModel):
     affects: tuple[str, ...] = ()
 
 
-class Ledger:
-    """An append-only JSON file of unhealed faults; healing removes entries as they are undone."""
+T = TypeVar("T")
 
-    def __init__(self, lab_id: str, directory: Path | None = None) -> None:
-        self.path = (directory or state_dir()) / f"ledger-{lab_id}.json"
 
-    @contextmanager
-    def _locked(self) -> Iterator[list[Entry]]:
+class LedgerStore(Protocol):
+    """Where the entries are kept; `update` reads them, applies `change` to the list and keeps the result, as one
+    step no other writer interleaves with."""
+
+    where: str
+
+    def update(self, change: Callable[[list[Entry]], T]) -> T: ...
+
+
+class FileLedgerStore:
+    """A JSON file beside the inventory, locked while it changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.where = path, str(path)
+
+    def update(self, change: Callable[[list[Entry]], T]) -> T:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.with_suffix(".lock"), "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             entries = self._read()
-            yield entries
+            result = change(entries)
             self._write(entries)
+            return result
 
     def _read(self) -> list[Entry]:
         if not self.path.exists():
             return []
         try:
-            raw = json.loads(self.path.read_text() or "[]")
-            return [Entry.model_validate(item) for item in raw]
+            return parse_entries(self.path.read_text() or "[]")
         except (ValueError, ValidationError):
             raise UsageError(f"fault ledger {self.path} is corrupt; inspect it, then remove it by hand") from None
 
     def _write(self, entries: list[Entry]) -> None:
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w") as handle:
-            handle.write(json.dumps([e.model_dump() for e in entries], indent=1))
+            handle.write(dump_entries(entries))
             handle.flush()
             os.fsync(handle.fileno())
         tmp.replace(self.path)
+
+
+def parse_entries(text: str) -> list[Entry]:
+    """Raises ValueError or ValidationError on anything but a JSON list of entries."""
+    raw = json.loads(text)
+    if not isinstance(raw, list):
+        raise ValueError("not a list")
+    return [Entry.model_validate(item) for item in raw]
+
+
+def dump_entries(entries: list[Entry]) -> str:
+    return json.dumps([e.model_dump() for e in entries], indent=1)
+
+
+class Ledger:
+    """Unhealed faults, appended before each is injected; healing removes entries as they are undone. Kept in a file
+    by default, or in any other store (the Kubernetes target keeps it in the cluster)."""
+
+    def __init__(self, lab_id: str, directory: Path | None = None, store: LedgerStore | None = None) -> None:
+        self.store = store or FileLedgerStore((directory or state_dir()) / f"ledger-{lab_id}.json")
 
     def record(self, fault: str, undo: Undo, run: str | None = None, affects: Iterable[str] = ()) -> Entry:
         """`affects`: the instances the fault rightly takes out of service until healed (the action says which)."""
         entry = Entry(id=uuid.uuid4().hex[:12], fault=fault, undo=undo, recorded_at=time.time(), run=run,
                       affects=tuple(affects))
-        with self._locked() as entries:
-            entries.append(entry)
+        self.store.update(lambda entries: entries.append(entry))
         return entry
 
     def entries(self) -> list[Entry]:
-        with self._locked() as entries:
-            return list(entries)
+        return self.store.update(list)
 
     def discard(self, entry_id: str) -> None:
-        with self._locked() as entries:
+        def without(entries: list[Entry]) -> None:
             entries[:] = [e for e in entries if e.id != entry_id]
+
+        self.store.update(without)
 
     def heal(self, apply: Callable[[Undo], None]) -> HealReport:
         """Undo every fault, newest first; an entry leaves the ledger only once its undo succeeded.

@@ -1,4 +1,4 @@
-"""Host-side Redis clients for lab instances, through their ports published on loopback."""
+"""Harness-side Redis clients for lab instances, at the address the inventory gives the harness."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ TIMEOUT_S = 5.0
 def redis_client(inventory: Inventory, name: str, timeout_s: float = TIMEOUT_S) -> Iterator[redis.Redis]:
     instance = inventory.get(name)
     port = instance.host_ports.get("redis") or instance.host_ports["sentinel"]
-    client = redis.Redis("127.0.0.1", port, socket_timeout=timeout_s, decode_responses=True)
+    client = redis.Redis(instance.host, port, socket_timeout=timeout_s, decode_responses=True)
     try:
         yield client
     finally:

@@ -56,6 +56,8 @@ class Run:
     stop_conditions: StopConditions | None = None
     allow_majority: bool = False
     target_factory: Callable[[Inventory], Target] | None = None
+    inventory_loader: Callable[[str], Inventory] = load_inventory
+    ledger_factory: Callable[[str], Ledger] = Ledger
 
     @cached_property
     def events(self) -> EventLog:
@@ -63,7 +65,7 @@ class Run:
 
     @cached_property
     def inventory(self) -> Inventory:
-        return load_inventory(self.lab_id)
+        return self.inventory_loader(self.lab_id)
 
     @cached_property
     def target(self) -> Target:
@@ -73,7 +75,7 @@ class Run:
 
     @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.lab_id)
+        return self.ledger_factory(self.lab_id)
 
     @property
     def requests_file(self) -> Path:
@@ -101,10 +103,12 @@ class Run:
 
 
 def start_run(experiment: str, lab_id: str | None = None, run_dir: Path | None = None,
-              target_factory: Callable[[Inventory], Target] | None = None) -> Run:
+              target_factory: Callable[[Inventory], Target] | None = None, **binding: Any) -> Run:
+    """`binding`: the inventory_loader and ledger_factory of a target other than the Docker lab."""
     directory = run_dir or new_run_dir(experiment)
     directory.mkdir(parents=True, exist_ok=True)
-    return Run(directory, lab_id or os.environ.get(LAB_ID_ENV, "chaos360"), experiment, target_factory=target_factory)
+    return Run(directory, lab_id or os.environ.get(LAB_ID_ENV, "chaos360"), experiment, target_factory=target_factory,
+               **binding)
 
 
 def attach(configuration: dict[str, Any], run: Run) -> dict[str, Any]:

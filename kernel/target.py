@@ -13,7 +13,8 @@ from kernel.ledger import Undo
 class Target(Protocol):
     """Primitives on instances named in the inventory. Each returns plain evidence."""
 
-    inventory: Inventory
+    @property
+    def inventory(self) -> Inventory: ...
 
     def kill(self, name: str) -> int:
         """Crash the instance; it comes back as a pod's container would. Returns the killed process id."""
@@ -73,6 +74,10 @@ class Target(Protocol):
     def unready(self, serving_only: bool = False) -> list[str]:
         """What keeps the system from being ready, one line each; empty when ready. `serving_only` asks only
         whether every part serves, skipping slower views (cluster gossip) that bring-up and heals wait for."""
+
+    def repair_stale(self) -> list[str]:
+        """Repair what of the lab's own plumbing (not the system under test) went stale under a fault; what was
+        repaired, one line each. Heals call it when the lab stays unready."""
 
     def balancer_states(self) -> dict[str, str]:
         """Every server behind the load balancer, extra replicas included, with its state (UP, DOWN, MAINT...)."""

@@ -46,7 +46,7 @@ def cache_dir() -> Path:
     return path
 
 
-def _digest(parts: Iterable[str | bytes]) -> str:
+def digest(parts: Iterable[str | bytes]) -> str:
     sha = hashlib.sha256()
     for part in parts:
         sha.update(part.encode() if isinstance(part, str) else part)
@@ -54,7 +54,7 @@ def _digest(parts: Iterable[str | bytes]) -> str:
     return sha.hexdigest()[:12]
 
 
-def _tree_parts(root: Path) -> list[str | bytes]:
+def tree_parts(root: Path) -> list[str | bytes]:
     parts: list[str | bytes] = []
     for path in sorted(root.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith(".pyc"):
@@ -62,7 +62,7 @@ def _tree_parts(root: Path) -> list[str | bytes]:
     return parts
 
 
-def _run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+def run_step(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
     result = subprocess.run(
         command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
     )
@@ -89,22 +89,23 @@ class ImageSpec:
     base: str | None = None
 
     def tag(self, base_tag: str | None) -> str:
-        return f"chaos360/{self.name}:{_digest([base_tag or '', *self.inputs()])}"
+        return f"chaos360/{self.name}:{digest([base_tag or '', *self.inputs()])}"
 
 
-def _build_base(tag: str, work: Path) -> None:
-    rootfs = work / "rootfs"
+def debootstrap_image(tag: str, work: Path, packages: Iterable[str], label: str) -> None:
+    """A minimal Debian root filesystem with `packages`, imported as image `tag`."""
+    rootfs = work / f"rootfs-{label}"
     if rootfs.exists():
         shutil.rmtree(rootfs)
-    include = ",".join(BASE_PACKAGES)
-    _run(["debootstrap", "--variant=minbase", f"--include={include}", DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR])
+    include = ",".join(packages)
+    run_step(["debootstrap", "--variant=minbase", f"--include={include}", DEBIAN_SUITE, str(rootfs), DEBIAN_MIRROR])
     for relative in TRIMMED_PATHS:
         target = rootfs / relative
         if target.exists():
             shutil.rmtree(target)
             target.mkdir(parents=True)
     tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-    changes = ["-c", "ENV LANG=C.UTF-8", "-c", 'CMD ["/bin/bash"]', "-c", f"LABEL {IMAGE_LABEL}=base"]
+    changes = ["-c", "ENV LANG=C.UTF-8", "-c", 'CMD ["/bin/bash"]', "-c", f"LABEL {IMAGE_LABEL}={label}"]
     imported = subprocess.run(
         ["docker", "import", *changes, "-", tag], stdin=tar.stdout, capture_output=True, text=True, check=False
     )
@@ -114,8 +115,12 @@ def _build_base(tag: str, work: Path) -> None:
         raise BuildError(f"docker import failed: {imported.stderr.strip()}")
 
 
+def _build_base(tag: str, work: Path) -> None:
+    debootstrap_image(tag, work, BASE_PACKAGES, "base")
+
+
 def _docker_build(name: str, tag: str, base_tag: str, context: Path) -> None:
-    _run(
+    run_step(
         ["docker", "build", "-q", "--build-arg", f"BASE={base_tag}", "--label", f"{IMAGE_LABEL}={name}",
          "-t", tag, str(context)]
     )
@@ -130,13 +135,13 @@ def _fresh_context(name: str, work: Path) -> Path:
 
 
 def _prepare_cassandra(context: Path) -> None:
-    _run(["mvn", "-q", "-B", "-f", str(context / "pom.xml"), "dependency:copy-dependencies",
+    run_step(["mvn", "-q", "-B", "-f", str(context / "pom.xml"), "dependency:copy-dependencies",
           f"-DoutputDirectory={context / 'lib'}", "-DincludeScope=runtime"])
 
 
 def _prepare_toxiproxy(context: Path) -> None:
     gobin = context / "gobin"
-    _run(["go", "install", "-trimpath", TOXIPROXY_MODULE],
+    run_step(["go", "install", "-trimpath", TOXIPROXY_MODULE],
          env={"GOBIN": str(gobin), "CGO_ENABLED": "0", "GOTOOLCHAIN": "auto"})
     (gobin / "server").rename(context / "toxiproxy-server")
     shutil.rmtree(gobin)
@@ -156,8 +161,8 @@ def _prepare_app(context: Path) -> None:
     (source / "pyproject.toml").write_text(template.replace("{dependencies}", dependencies))
     wheels = context / "wheels"
     pip = [sys.executable, "-m", "pip", "-q"]
-    _run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)])
-    _run([*pip, "download", "-d", str(wheels), "--only-binary=:all:", "--python-version", "3.11",
+    run_step([*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)])
+    run_step([*pip, "download", "-d", str(wheels), "--only-binary=:all:", "--python-version", "3.11",
           "--implementation", "cp", "--platform", "manylinux2014_x86_64", "--platform",
           "manylinux_2_28_x86_64", "--platform", "any", *requirements, *IMAGE_PYTHON_EXTRAS])
 
@@ -175,11 +180,11 @@ def _derived(name: str, prepare: Callable[[Path], None]) -> Callable[[str, Path]
 
 SPECS = (
     ImageSpec("base", lambda: [DEBIAN_SUITE, *BASE_PACKAGES], _build_base),
-    ImageSpec("cassandra", lambda: _tree_parts(IMAGES_DIR / "cassandra"), _derived("cassandra", _prepare_cassandra),
+    ImageSpec("cassandra", lambda: tree_parts(IMAGES_DIR / "cassandra"), _derived("cassandra", _prepare_cassandra),
               base="base"),
-    ImageSpec("toxiproxy", lambda: [TOXIPROXY_MODULE, *_tree_parts(IMAGES_DIR / "toxiproxy")],
+    ImageSpec("toxiproxy", lambda: [TOXIPROXY_MODULE, *tree_parts(IMAGES_DIR / "toxiproxy")],
               _derived("toxiproxy", _prepare_toxiproxy), base="base"),
-    ImageSpec("app", lambda: [*_tree_parts(IMAGES_DIR / "app"), *_tree_parts(AGENT360_DIR)],
+    ImageSpec("app", lambda: [*tree_parts(IMAGES_DIR / "app"), *tree_parts(AGENT360_DIR)],
               _derived("app", _prepare_app), base="base"),
 )
 

@@ -10,6 +10,7 @@ from kernel.inventory import Inventory
 from kernel.ledger import Ledger
 from kernel.target import unchecked_servers
 from lab.containers import LABEL_LAB
+from lab.links import ToxiproxySidecars
 from lab.target import DockerLabTarget
 from loadtests.processes import find_load_processes
 
@@ -31,7 +32,7 @@ def network_leftovers(inventory: Inventory, target: DockerLabTarget) -> list[str
     return [f"{name}: {len(found)} isolation rule(s)" for name, found in rules.items() if found]
 
 
-def toxic_leftovers(inventory: Inventory, target: DockerLabTarget) -> list[str]:
+def toxic_leftovers(inventory: Inventory, target: ToxiproxySidecars) -> list[str]:
     found = []
     for sidecar in inventory.by_role("toxiproxy"):
         for proxy, toxics in target.toxics(sidecar.name).items():

@@ -116,6 +116,40 @@ def check_sentinels(inventory: Inventory) -> Check:
     return Check("sentinel", ok, detail)
 
 
+def redis_role(host: str, port: int) -> tuple[str, str]:
+    """What one Redis instance says it is: ("master", "") or ("slave", "<master ip> <link state>")."""
+    client = redis.Redis(host, port, socket_timeout=HTTP_TIMEOUT_S, decode_responses=True)
+    try:
+        reply = client.execute_command("ROLE")
+    finally:
+        client.close()
+    if reply[0] == "slave":
+        return "slave", f"{reply[1]} {reply[3]}"
+    return str(reply[0]), ""
+
+
+def judge_redis_roles(master_ip: str, roles: dict[str, tuple[str, str, str]]) -> Check:
+    """Every instance agrees with the Sentinels: the master alone says master, each other one replicates from it
+    with its link up. A returned old master that still says master would take, then drop on conversion, writes
+    (roles: name -> (ip, role, detail))."""
+    wrong = []
+    for name, (ip, role, detail) in sorted(roles.items()):
+        expected = ("master", "") if ip == master_ip else ("slave", f"{master_ip} connected")
+        if (role, detail) != expected:
+            wrong.append(f"{name} is {role} {detail}".rstrip())
+    detail = "; ".join(wrong) if wrong else f"{len(roles)} instances agree on master {master_ip}"
+    return Check("redis roles", not wrong, detail)
+
+
+def check_redis_roles(inventory: Inventory) -> Check:
+    try:
+        master = inventory.get(current_master(inventory))
+        roles = {i.name: (i.ip, *redis_role(i.host, i.host_ports["redis"])) for i in inventory.by_role("redis")}
+    except (LabError, redis.RedisError, OSError) as error:
+        return Check("redis roles", False, f"not readable: {error}")
+    return judge_redis_roles(master.ip, roles)
+
+
 def cassandra_node_states(inventory: Inventory) -> dict[str, str]:
     """`nodetool status` of the first running node: address -> two-letter state (UN, DN, ...)."""
     client = docker.from_env()
@@ -184,9 +218,9 @@ def check_cassandra_serving(inventory: Inventory) -> Check:
     return Check("cassandra", len(serving) == len(nodes), f"{len(serving)}/{len(nodes)} nodes serving CQL")
 
 
-ALL_CHECKS = (check_sentinels, check_cassandra, check_haproxy, check_prometheus)
+ALL_CHECKS = (check_sentinels, check_redis_roles, check_cassandra, check_haproxy, check_prometheus)
 # A steady-state check between experiments: lab up and every heal have already waited for ALL_CHECKS.
-SERVING_CHECKS = (check_sentinels, check_cassandra_serving, check_haproxy, check_prometheus)
+SERVING_CHECKS = (check_sentinels, check_redis_roles, check_cassandra_serving, check_haproxy, check_prometheus)
 
 
 def run_checks(inventory: Inventory, checks: tuple[Callable[[Inventory], Check], ...] = ALL_CHECKS) -> list[Check]:

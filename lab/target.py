@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import subprocess
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,19 +18,19 @@ from kernel.errors import LabError, UsageError
 from kernel.inventory import Inventory, InventoryInstance
 from kernel.ledger import Undo
 from kernel.progress import Progress
-from kernel.target import CANARY_SLOT, SURGE_SLOT, ToxicSpec
+from kernel.target import CANARY_SLOT, SURGE_SLOT
 from kernel.waiting import wait_for
 from lab import archive, docker_lab, haproxy_admin
 from lab.containers import LABEL_LAB
 from lab.docker_lab import remove_container
+from lab.links import ToxiproxySidecars
 from lab.readiness import SERVING_CHECKS, current_master, haproxy_servers, run_checks
 from lab.variants import start_variant
 
 RULE_COMMENT = "chaos360-isolation"
-TOXIPROXY_TIMEOUT_S = 3.0
 
 
-class DockerLabTarget:
+class DockerLabTarget(ToxiproxySidecars):
     """Crash, stop and start lab instances; every call checks the container belongs to this lab."""
 
     def __init__(self, inventory: Inventory, client: docker.DockerClient | None = None) -> None:
@@ -147,44 +144,6 @@ class DockerLabTarget:
             list(pool.map(self._clear_rules, names))
         return names
 
-    def _toxiproxy(self, sidecar: str, method: str, path: str, body: dict[str, object] | None = None) -> object:
-        port = self.inventory.get(sidecar).host_ports["api"]
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=TOXIPROXY_TIMEOUT_S) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            raise LabError(f"toxiproxy {sidecar} {method} {path}: HTTP {error.code} {error.read()[:200]!r}") from None
-        except OSError as error:
-            raise LabError(f"toxiproxy {sidecar} unreachable: {error}") from None
-        return json.loads(raw) if raw else None
-
-    def add_toxic(self, sidecar: str, proxy: str, toxic: ToxicSpec) -> str:
-        name = f"chaos360_{toxic.kind}_{toxic.stream}"
-        body = {"name": name, "type": toxic.kind, "stream": toxic.stream, "toxicity": toxic.toxicity,
-                "attributes": dict(toxic.attributes)}
-        self._toxiproxy(sidecar, "POST", f"/proxies/{proxy}/toxics", body)
-        return name
-
-    def remove_toxic(self, sidecar: str, proxy: str, toxic_name: str) -> None:
-        if toxic_name in self.toxics(sidecar).get(proxy, []):
-            self._toxiproxy(sidecar, "DELETE", f"/proxies/{proxy}/toxics/{toxic_name}")
-
-    def set_proxy_enabled(self, sidecar: str, proxy: str, enabled: bool) -> None:
-        self._toxiproxy(sidecar, "POST", f"/proxies/{proxy}", {"enabled": enabled})
-
-    def toxics(self, sidecar: str) -> dict[str, list[str]]:
-        proxies = self._toxiproxy(sidecar, "GET", "/proxies")
-        assert isinstance(proxies, dict)
-        found: dict[str, list[str]] = {}
-        for name, proxy in proxies.items():
-            found[name] = [t["name"] for t in proxy.get("toxics", [])]
-            if not proxy.get("enabled", True):
-                found[f"{name}:disabled"] = []
-        return found
-
     def variant_slots(self) -> list[int]:
         pattern = re.compile(rf"{re.escape(self.inventory.lab_id)}-variant(\d+)-.+")
         lab_filter = {"label": f"{LABEL_LAB}={self.inventory.lab_id}"}
@@ -218,12 +177,18 @@ class DockerLabTarget:
         for container in containers:
             breaks[how](container)
 
+    def _sidecar(self, name: str) -> InventoryInstance:
+        return self.inventory.get(name)
+
     def redis_master(self) -> str:
         return current_master(self.inventory)
 
     def unready(self, serving_only: bool = False) -> list[str]:
         checks = run_checks(self.inventory, SERVING_CHECKS) if serving_only else run_checks(self.inventory)
         return [f"{c.name}: {c.detail}" for c in checks if not c.ok]
+
+    def repair_stale(self) -> list[str]:
+        return []
 
     def balancer_states(self) -> dict[str, str]:
         return haproxy_servers(self.inventory)

@@ -16,7 +16,7 @@ from kernel.backup_store import BackupStore, default_store
 from kernel.errors import UsageError
 from kernel.fault import Arguments, Declared
 from kernel.record import Event, read_events
-from kernel.run import current_run
+from kernel.run import Run, current_run
 
 RDB = "redis/dump.rdb"
 RDB_CHECK = "redis-check-rdb"
@@ -81,6 +81,14 @@ def latest_backup(events: list[Event]) -> str | None:
     return str(taken[-1].get("backup_id")) if taken else None
 
 
+def chosen_backup(run: Run, backup_id: str | None, refusal: str) -> str:
+    """The named backup, else the run's latest; UsageError `refusal` when there is neither."""
+    chosen = backup_id or latest_backup(read_events(run.run_dir / "events.jsonl", missing_ok=True))
+    if chosen is None:
+        raise UsageError(refusal)
+    return chosen
+
+
 class VerifyBackup(Arguments):
     backup_id: str | None = None
 
@@ -88,9 +96,7 @@ class VerifyBackup(Arguments):
 def verify_backup(backup_id: str | None = None, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Verify the named backup, or the run's latest; the drill's tolerance expects `verified`."""
     run = current_run(configuration)
-    chosen = backup_id or latest_backup(read_events(run.run_dir / "events.jsonl", missing_ok=True))
-    if chosen is None:
-        raise UsageError("no backup to verify: this run took none and none was named")
+    chosen = chosen_backup(run, backup_id, "no backup to verify: this run took none and none was named")
     store = default_store(run.lab_id)
     started = time.time()
     _, problems = backup_problems(store, chosen)

@@ -34,8 +34,9 @@ CHECK_NAMES = ("effect", "error_rate", "worst_window", "recovery", "lost_writes"
 
 
 def lab_ready(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Every part of the stack serves: HAProxy backends UP, Sentinels agree, every Cassandra node answers CQL,
-    Prometheus scrapes. Cassandra's gossip view (nodetool) is waited for by `lab up` and by every heal."""
+    """Every part of the stack serves: HAProxy backends UP, Sentinels and every Redis instance agree on the master,
+    every Cassandra node answers CQL, Prometheus scrapes. Cassandra's gossip view (nodetool) is waited for by `lab up`
+    and by every heal."""
     failing = current_run(configuration).target.unready(serving_only=True)
     return {"ready": not failing, "failing": failing}
 

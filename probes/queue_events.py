@@ -27,7 +27,7 @@ def read_created_events(inventory: Inventory, master_name: str, since_s: float |
     are the master's milliseconds) so a run reads its own stretch, not the whole capped stream; LabError when the
     master cannot be read."""
     master = inventory.get(master_name)
-    client = redis.Redis("127.0.0.1", master.host_ports["redis"], socket_timeout=TIMEOUT_S, decode_responses=True)
+    client = redis.Redis(master.host, master.host_ports["redis"], socket_timeout=TIMEOUT_S, decode_responses=True)
     try:
         return _read(client, since_s)
     except (redis.RedisError, OSError) as error:

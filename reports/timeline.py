@@ -235,6 +235,8 @@ def _marker(event: Event, seen: set[tuple[str, str]]) -> tuple[str, str, bool] |
         return "harness", "load stopped", bool(data.get("pids"))
     if event.kind == "lab.ready":
         return "harness", f"lab ready again {data.get('after_heal_s', '?')} s after the heal", True
+    if event.kind == "lab.repair":
+        return "harness", f"lab repaired: {'; '.join(data.get('repaired') or [])}", True
     if event.kind == "run.aborted":
         return "harness", f"run aborted: {describe(data)}", True
     if event.kind in ("run.start", "run.end"):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent set-up of a fresh Debian machine: packages, Docker engine, venv, project, lab images.
+# Idempotent set-up of a fresh Debian machine: packages, Docker engine, venv, project, lab images, Kubernetes lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -7,7 +7,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 need_packages=()
 for pair in dockerd:docker.io debootstrap:debootstrap iptables:iptables mvn:maven java:openjdk-17-jdk-headless \
-    chromium:chromium redis-check-rdb:redis-tools; do
+    chromium:chromium redis-check-rdb:redis-tools \
+    busybox:busybox-static openssl:openssl gcc:gcc; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_packages+=("${pair##*:}")
 done
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_packages+=(python3-venv)
@@ -34,6 +35,6 @@ fi
 log "installing chaos360 into .venv"
 .venv/bin/pip install -q -e ".[dev]"
 
-log "building lab images (cached by input hash)"
-.venv/bin/chaos360 lab build
+log "building lab images and the Kubernetes lab's programs (cached by input hash and version)"
+.venv/bin/chaos360 lab build --profile k8s
 log "done"

@@ -4,10 +4,11 @@ import time
 import uuid
 
 import pytest
+import redis
 
 from kernel import service_client
 from kernel.inventory import Inventory
-from lab.readiness import check_cassandra, current_master, haproxy_backends, run_checks
+from lab.readiness import check_cassandra, check_redis_roles, current_master, haproxy_backends, run_checks
 from lab.target import DockerLabTarget
 
 pytestmark = pytest.mark.integration
@@ -82,3 +83,19 @@ def test_sentinels_promote_a_replica_and_writes_resume_after_the_master_stops(
     assert writes_back_after_s <= window_s + 2.0, f"writes resumed {writes_back_after_s:.1f}s after the stop"
     burst = [service_client.create_task(base_url, agent, f"after-{n}") for n in range(20)]
     assert all(o.status == 201 for o in burst), [o.status for o in burst]
+
+
+def test_a_replica_that_says_master_keeps_the_lab_unready_until_the_sentinels_convert_it(
+    lab: Inventory, heal_lab
+):
+    replica = next(i for i in lab.by_role("redis") if i.name != current_master(lab))
+    client = redis.Redis("127.0.0.1", replica.host_ports["redis"], decode_responses=True)
+    try:
+        client.execute_command("REPLICAOF", "NO", "ONE")
+    finally:
+        client.close()
+    check = check_redis_roles(lab)
+    assert not check.ok
+    assert f"{replica.name} is master" in check.detail
+    converted = _poll(lambda: check_redis_roles(lab).ok, timeout_s=60, interval_s=0.5)
+    assert converted, check_redis_roles(lab).detail

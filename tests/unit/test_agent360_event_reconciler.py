@@ -83,3 +83,27 @@ def test_nothing_recent_reads_nothing() -> None:
 def test_reconciliation_is_on_by_default_and_can_be_turned_off() -> None:
     assert Config.from_env({}).event_reconcile == "after-failover"
     assert Config.from_env({"AGENT360_EVENT_RECONCILE": "off"}).event_reconcile == "off"
+
+
+def test_a_replica_closed_while_reconciling_makes_one_last_pass_first() -> None:
+    clock = Clock()
+    recent = RecentEvents(window_s=30, clock=clock)
+    recent.add(_fields("t1"))
+    fake = StreamRedis([])
+
+    async def close_during_the_passes() -> None:
+        store = _store(fake, recent)
+        store._start_reconciling()
+        await asyncio.sleep(0)
+        await store.close()
+
+    asyncio.run(close_during_the_passes())
+    assert fake.appended == [{**_fields("t1"), "reappended": "1"}]
+
+
+def test_a_replica_closed_with_no_master_change_appends_nothing() -> None:
+    recent = RecentEvents(window_s=30, clock=Clock())
+    recent.add(_fields("t1"))
+    fake = StreamRedis([])
+    asyncio.run(_store(fake, recent).close())
+    assert fake.appended == [] and fake.ranges == []

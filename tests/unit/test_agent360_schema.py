@@ -1,4 +1,5 @@
 import pytest
+from cassandra import InvalidRequest
 
 from agent360.schema import ensure_schema, schema_statements
 
@@ -32,11 +33,15 @@ class FakeCluster:
 
 
 class FakeSession:
-    def __init__(self, agreed: bool = True) -> None:
+    def __init__(self, agreed: bool = True, unknown_keyspace_answers: int = 0) -> None:
         self.cluster = FakeCluster(agreed)
         self.executed: list[str] = []
+        self.unknown_keyspace_answers = unknown_keyspace_answers
 
     def execute(self, statement: str, timeout: float) -> None:
+        if statement.startswith("CREATE TABLE") and self.unknown_keyspace_answers > 0:
+            self.unknown_keyspace_answers -= 1
+            raise InvalidRequest("Keyspace 'agent360' doesn't exist")
         self.executed.append(statement)
 
 
@@ -44,6 +49,22 @@ def test_ensure_schema_runs_every_statement():
     session = FakeSession()
     ensure_schema(session, datacenter="dc2", replication_factor=1)  # type: ignore[arg-type]
     assert session.executed == schema_statements("dc2", 1)
+
+
+def test_a_coordinator_that_has_not_received_the_keyspace_yet_is_asked_again(monkeypatch):
+    monkeypatch.setattr("agent360.schema.time.sleep", lambda _: None)
+    session = FakeSession(unknown_keyspace_answers=2)
+    ensure_schema(session)  # type: ignore[arg-type]
+    assert session.executed == schema_statements("dc1", 3)
+
+
+def test_other_invalid_requests_are_not_retried():
+    class Refusing(FakeSession):
+        def execute(self, statement: str, timeout: float) -> None:
+            raise InvalidRequest("unconfigured table")
+
+    with pytest.raises(InvalidRequest, match="unconfigured"):
+        ensure_schema(Refusing())  # type: ignore[arg-type]
 
 
 def test_ensure_schema_fails_without_agreement():

@@ -3,7 +3,7 @@ that loads its RDB, and what the Sentinels watch, read from the backup's sentine
 
 import pytest
 
-from actions.restore import schema_statements
+from actions.restore import import_sstables, schema_statements
 from actions.restore_redis import Monitoring, monitoring_of, standalone_conf
 from kernel.errors import LabError
 from lab import configs
@@ -130,3 +130,29 @@ def test_monitoring_of_the_labs_sentinel_conf_restores_its_quorum_and_timings() 
     topology = plan(LabSettings(sentinel_down_after_ms=1500, sentinel_failover_timeout_ms=6000))
     assert monitoring_of(configs.sentinel_conf(topology)) == Monitoring(
         "mymaster", 2, (("down-after-milliseconds", "1500"), ("failover-timeout", "6000"), ("parallel-syncs", "1")))
+
+
+class _Node:
+    """A node that learns the restored table after `missing` import attempts."""
+
+    def __init__(self, missing: int, error: str = "ColumnFamilyStore for agent360/tasks not found.") -> None:
+        self.missing, self.error, self.calls = missing, error, 0
+
+    def exec(self, name: str, command: list[str]) -> tuple[int, str]:
+        self.calls += 1
+        return (1, self.error) if self.calls <= self.missing else (0, "imported")
+
+
+def test_import_waits_for_a_node_that_has_not_received_the_restored_table_yet() -> None:
+    node = _Node(missing=2)
+    assert import_sstables(node, "cassandra-a", "tasks", "/r/agent360/tasks", poll_s=0) == "imported"  # type: ignore[arg-type]
+    assert node.calls == 3
+
+
+def test_import_gives_up_on_a_table_that_never_arrives_and_on_any_other_error() -> None:
+    with pytest.raises(LabError, match="ColumnFamilyStore"):
+        import_sstables(_Node(missing=100), "cassandra-a", "tasks", "/r", schema_wait_s=0, poll_s=0)  # type: ignore[arg-type]
+    other = _Node(missing=1, error="Insufficient disk space")
+    with pytest.raises(LabError, match="disk space"):
+        import_sstables(other, "cassandra-a", "tasks", "/r", poll_s=0)  # type: ignore[arg-type]
+    assert other.calls == 1

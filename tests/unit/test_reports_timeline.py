@@ -32,3 +32,13 @@ def test_a_stall_dips_the_achieved_rate_but_not_the_intended_one() -> None:
 
 def test_an_unpaced_load_has_no_intended_rate() -> None:
     assert all(b.intended_rps is None for b in buckets(_paced(2, 0.5, 3.0, 1.0, 1.0), T0))
+
+
+def test_a_lab_repair_is_a_harness_marker_naming_what_was_repaired() -> None:
+    from kernel.record import Event
+    from reports.timeline import markers
+
+    repaired = Event(12.0, "lab.repair", {"repaired": ["node-c: restarted kube-router and kube-proxy"]})
+    (marker,) = markers([repaired], t0=10.0)
+    assert (marker.source, marker.label) == ("harness", "lab repaired: node-c: restarted kube-router and kube-proxy")
+    assert marker.at_s == 2.0 and marker.notable

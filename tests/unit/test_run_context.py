@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from chaos360.binding import Binding
+from kernel import inventory as inventories
 from kernel import run as runs
+from kernel.ledger import Ledger
 from kernel.record import read_events
 from tests.hostile_corpus import sandbox_inventory
 
@@ -56,7 +59,8 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("CHAOS360_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("CHAOS360_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setattr(chaos360.control, "start_recorders", lambda *_: [])
-    monkeypatch.setattr(chaos360.control, "DockerLabTarget", _NoLab)
+    monkeypatch.setattr(chaos360.control, "lab_binding",
+                        lambda _lab: Binding("docker", _NoLab, inventories.load, Ledger))
     monkeypatch.setattr(runs, "_adhoc", {})
     return sandbox_inventory(tmp_path / "state")
 

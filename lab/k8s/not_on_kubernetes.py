@@ -1,0 +1,74 @@
+"""What the Kubernetes target does not have yet: the experiment steps that need it are refused when the experiment
+is checked (before any fault), and the target operations refuse in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kernel.errors import UsageError
+
+NEEDS = {
+    "actions.links.cut_link": "a link cut through an app pod's sidecar (disabling its proxy can hang it)",
+    "actions.links.degrade_link": "link toxics through an app pod's sidecar (not yet proven there)",
+    "actions.links.flap_link": "a flapping link through an app pod's sidecar (disabling its proxy can hang it)",
+    "actions.deploy.rolling_restart": "the surge replica of a rolling update",
+    "actions.deploy.canary_fault": "the canary replica",
+    "actions.balancer.blind_health_checks": "turning the balancer's health checks off",
+    "actions.backup.take_backup": "copying member files",
+    "actions.disaster.lose_data": "destroying a member with its data",
+    "actions.restore.restore_from_backup": "restoring member files",
+    "actions.redis.return_master": "a master back within 1.5 s of its stop (a member's pod takes longer to return)",
+}
+
+
+def refusal(provider: str) -> str | None:
+    """Why an experiment step cannot run on the Kubernetes target, or None when it can."""
+    if provider not in NEEDS:
+        return None
+    return (f"this step needs {NEEDS[provider]}, which the Kubernetes target does not have yet; run this "
+            "experiment on the Docker lab")
+
+
+class NotOnKubernetes:
+    """What the Docker lab's HAProxy, Toxiproxy and container files give and this target does not have yet: each
+    refuses in one line, so an experiment that needs it fails clearly (its undo, if any, was never recorded)."""
+
+    def _refuse(self, what: str) -> UsageError:
+        return UsageError(f"{what}: not available on the Kubernetes target yet; run this experiment on the Docker lab "
+                          "(`chaos360 lab up`)")
+
+    def variant_slots(self) -> list[int]:
+        return []
+
+    def remove_variant(self, slot: int) -> None:
+        raise self._refuse("extra app replicas (surge, canary)")
+
+    def start_variant(self, slot: int, env: dict[str, str], zone: str = "a") -> str:
+        raise self._refuse("extra app replicas (surge, canary)")
+
+    def break_variant(self, slot: int, how: str) -> None:
+        raise self._refuse("extra app replicas (surge, canary)")
+
+    def set_balancer_state(self, server: str, state: str) -> None:
+        raise self._refuse("draining a server by hand (the Service follows readiness)")
+
+    def balancer_sessions(self) -> dict[str, int]:
+        raise self._refuse("per-server sessions")
+
+    def balancer_checks(self) -> dict[str, bool]:
+        return {}
+
+    def set_balancer_checks(self, server: str, enabled: bool) -> None:
+        raise self._refuse("turning health checks off")
+
+    def destroy(self, name: str) -> None:
+        raise self._refuse("destroying a member with its data")
+
+    def recreate(self, names: list[str]) -> None:
+        raise self._refuse("recreating a member")
+
+    def copy_out(self, name: str, path: str, dest: Path) -> list[Path]:
+        raise self._refuse("copying files out of a member")
+
+    def copy_in(self, name: str, source: Path, path: str) -> None:
+        raise self._refuse("copying files into a member")

@@ -1,0 +1,81 @@
+"""The unchanged experiment files on the Kubernetes lab, through the CLI a user types: the resilient build passes
+them, in both zone-isolation modes, and weaker builds (rolled out by the Deployment) fail theirs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from lab.k8s.cluster import kubectl
+from lab.k8s.lab_target import open_lab_target
+from lab.k8s.leftovers import find_leftovers
+from lab.k8s.manifests import NAMESPACE
+from tests.integration.k8s.conftest import LAB, ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.k8s]
+RUN_TIMEOUT_S = 600  # a run on the lab takes 15-40 s
+REDIS_PROXY_PORT = 6380  # the app's Toxiproxy sidecar: redis-a, -b, -c on 6380, 6381, 6382
+
+
+def run(experiment: str, isolation: str = "node") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CHAOS360_K8S_ISOLATION": isolation}
+    return subprocess.run([sys.executable, "-m", "chaos360", "run", "--quiet", f"experiments/{experiment}.yaml"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env, check=False)
+
+
+@pytest.fixture(scope="module")
+def k8s_ready(k8s_lab: subprocess.CompletedProcess[str]) -> None:
+    assert k8s_lab.returncode == 0, k8s_lab.stderr[-2000:]
+
+
+@pytest.mark.parametrize(("experiment", "isolation"), [
+    ("app-replica-kill", "node"), ("zone-partition", "node"), ("zone-partition", "policy"),
+    ("redis-master-failover", "node"),
+])
+def test_the_resilient_build_passes_on_kubernetes(k8s_ready: None, experiment: str, isolation: str) -> None:
+    result = run(experiment, isolation)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert f"{experiment}: PASS" in output
+    assert "fault effect 1 faults" in output
+    assert find_leftovers(open_lab_target(LAB)) == []
+
+
+def _set_env(pairs: list[str]) -> None:
+    kubectl(LAB, "-n", NAMESPACE, "set", "env", "deployment/agent360", *pairs)
+    kubectl(LAB, "-n", NAMESPACE, "rollout", "status", "deployment/agent360", "--timeout=240s", timeout_s=260)
+
+
+@pytest.fixture
+def weak_build(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The app Deployment rolled out with a weaker build's environment; rolled back to the resilient one after."""
+    pairs = list(request.param.split())
+    if "AGENT360_REDIS_MODE=direct" in pairs:
+        master = open_lab_target(LAB).redis_master()
+        pairs.append(f"AGENT360_REDIS_DIRECT=127.0.0.1:{REDIS_PROXY_PORT + 'abc'.index(master[-1])}")
+    _set_env(pairs)
+    try:
+        yield
+    finally:
+        _set_env([f"{pair.partition('=')[0]}-" for pair in pairs])
+
+
+WEAK_BUILDS = [
+    ("AGENT360_READY_CHECKS=none", "zone-partition"),
+    ("AGENT360_CASSANDRA_CL=ALL", "cassandra-node-loss"),
+    ("AGENT360_REDIS_MODE=direct", "redis-master-failover"),
+]
+
+
+@pytest.mark.parametrize(("weak_build", "experiment"), WEAK_BUILDS, indirect=["weak_build"],
+                         ids=[f"{build}-{experiment}" for build, experiment in WEAK_BUILDS])
+def test_a_weak_build_fails_its_experiment_on_kubernetes(k8s_ready: None, weak_build: None, experiment: str) -> None:
+    result = run(experiment)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert f"{experiment}: FAIL" in output or f"{experiment}: ABORTED" in output, output[-3000:]
+    assert "> limit" in output or "aborted: error rate" in output, output[-3000:]

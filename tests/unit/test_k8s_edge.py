@@ -1,0 +1,30 @@
+"""The lab's external balancer: its configuration and how its node checks are judged."""
+
+from lab.k8s.edge import edge_cfg, judge_nodes
+from lab.k8s.manifests import APP_NODE_PORT
+from lab.k8s.nodes import Node
+
+
+def _row(name: str, status: str, check_status: str = "L7OK", code: str = "200") -> dict[str, str]:
+    return {"svname": name, "status": status, "check_status": check_status, "check_code": code}
+
+
+def test_every_node_checked_and_each_a_fail_open_backup() -> None:
+    nodes = [Node(name=f"node-{z}", zone=z, ip=f"172.31.250.{11 + i}") for i, z in enumerate("abc")]
+    cfg = edge_cfg(nodes)
+    assert f"server node-b 172.31.250.12:{APP_NODE_PORT} check" in cfg
+    assert f"server node-c-failopen 172.31.250.13:{APP_NODE_PORT} backup" in cfg
+    assert "option allbackups" in cfg and "option httpchk GET /ready" in cfg
+
+
+def test_all_nodes_up_is_ready() -> None:
+    check = judge_nodes([_row("node-a", "UP"), _row("node-b", "UP 1/2")], 2)
+    assert check.ok and check.detail == "2/2 nodes UP (node-a, node-b)"
+
+
+def test_a_down_node_says_how_its_check_ended() -> None:
+    check = judge_nodes([_row("node-a", "UP"), _row("node-c", "DOWN", "L4TOUT", "")], 2)
+    assert not check.ok
+    assert check.detail == "1/2 nodes UP (node-a); node-c DOWN (L4TOUT)"
+    refused = judge_nodes([_row("node-a", "DOWN", "L7STS", "503")], 1)
+    assert refused.detail == "0/1 nodes UP (none); node-a DOWN (L7STS 503)"
