@@ -21,6 +21,8 @@ from kernel.verdict import Verdict
 NOT_EXPERIMENTS = {"objectives.yaml"}
 DRILL = "drill"
 K8S = "k8s"
+K8S_LONG = "k8s_long"
+LEFT_OUT = {DRILL: "drills", K8S_LONG: "long Kubernetes-lab trials"}
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:
@@ -49,15 +51,21 @@ def experiment_tags(path: Path) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drills run only when asked for (`-m drill`): the default gate stays fast. Tests on the Kubernetes lab run
-    last: it replaces the Docker lab (one lab at a time on a small machine)."""
+    """Drills and the long Kubernetes-lab trials run only when asked for (`-m drill`, `-m k8s_long`): the default
+    gate and CI stay within their time. Tests on the Kubernetes lab run last: it replaces the Docker lab (one lab at
+    a time on a small machine)."""
     items.sort(key=lambda item: item.get_closest_marker(K8S) is not None)
     if config.option.markexpr:
         return
-    drills = [item for item in items if item.get_closest_marker(DRILL)]
-    if drills:
-        config.hook.pytest_deselected(items=drills)
-        items[:] = [item for item in items if not item.get_closest_marker(DRILL)]
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    for marker, what in LEFT_OUT.items():
+        left = [item for item in items if item.get_closest_marker(marker)]
+        if not left:
+            continue
+        config.hook.pytest_deselected(items=left)
+        items[:] = [item for item in items if not item.get_closest_marker(marker)]
+        if terminal is not None:
+            terminal.write_line(f"chaos360: {len(left)} {what} left out; `pytest -m {marker}` runs them")
 
 
 class ExperimentFailed(Exception):
@@ -150,6 +158,7 @@ class FailuresAsTheyHappen:
                 self.terminal.write_line(f"---- {title}\n{content[-4000:]}")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     if terminal is not None:

@@ -26,6 +26,7 @@ SEED = int(os.environ.get("CHAOS360_INTERRUPT_SEED", "360"))
 TRIALS = (("zone-partition", "node"), ("zone-partition", "policy"))
 ANCHORS = {"load.start": 0.9, "fault.inject": 3.0, "fault.heal": 1.5}  # a signal lands up to that long after it
 COUNT = 10
+IN_DEFAULT_RUN = 3  # the rest are marked k8s_long: `pytest -m k8s_long` runs them, CI stays within its time
 EXIT_TIMEOUT_S = 240
 ANCHOR_TIMEOUT_S = 120
 
@@ -37,6 +38,9 @@ def _plan(seed: int) -> list[tuple[str, str, signal.Signals, str, float]]:
 
 
 PLAN = _plan(SEED)
+TRIALS_RUN = [pytest.param(*trial, id=f"{n}-{trial[0]}-{trial[1]}-{trial[2].name}-{trial[3]}+{trial[4]}s",
+                           marks=[] if n < IN_DEFAULT_RUN else [pytest.mark.k8s_long])
+              for n, trial in enumerate(PLAN)]
 
 
 def _cli(isolation: str, *args: str) -> subprocess.Popen[str]:
@@ -67,8 +71,7 @@ def k8s_ready(k8s_lab: subprocess.CompletedProcess[str]) -> None:
     assert k8s_lab.returncode == 0, k8s_lab.stderr[-2000:]
 
 
-@pytest.mark.parametrize(("experiment", "isolation", "signum", "anchor", "offset_s"), PLAN,
-                         ids=[f"{n}-{e}-{i}-{s.name}-{a}+{o}s" for n, (e, i, s, a, o) in enumerate(PLAN)])
+@pytest.mark.parametrize(("experiment", "isolation", "signum", "anchor", "offset_s"), TRIALS_RUN)
 def test_a_signal_at_any_moment_leaves_nothing_in_the_cluster(k8s_ready: None, experiment: str, isolation: str,
                                                                signum: signal.Signals, anchor: str,
                                                                offset_s: float) -> None:
