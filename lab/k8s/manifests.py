@@ -147,7 +147,7 @@ def _app(topo: Topology) -> list[Doc]:
                "readinessProbe": {"tcpSocket": {"port": 8474}, "periodSeconds": 2},
                "volumeMounts": [{"name": "config", "mountPath": "/config", "readOnly": True}]}
     spread = {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule",
-              "labelSelector": {"matchLabels": {"app": "agent360"}}}
+              "labelSelector": {"matchLabels": {"app": "agent360"}}, "matchLabelKeys": ["pod-template-hash"]}
     deployment = {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "agent360", "labels": labels},
         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "agent360"}},

@@ -365,6 +365,8 @@ class KubernetesTarget(ToxiproxySidecars, NotOnKubernetes):
         for pod in self.pods():
             if not _is_ready(pod) and pod.status.phase != "Succeeded":
                 found.append(f"pod {pod.metadata.name} not ready ({pod.status.phase})")
+        found += short_workloads("statefulset", self.apps.list_namespaced_stateful_set(self.namespace).items)
+        found += short_workloads("deployment", self.apps.list_namespaced_deployment(self.namespace).items)
         nodes = self.core.list_node().items
         for node in nodes:
             ready = {c.type: c.status for c in node.status.conditions or []}.get("Ready")
@@ -379,6 +381,17 @@ class KubernetesTarget(ToxiproxySidecars, NotOnKubernetes):
             return []
         check = self.external_balancer.check(nodes)
         return [] if check.ok else [f"{check.name}: {check.detail}"]
+
+
+def short_workloads(kind: str, workloads: list[Any]) -> list[str]:
+    """StatefulSets and Deployments with fewer Ready replicas than they ask for: a member scaled back up has no pod
+    for a moment, and a pod that does not exist yet is not an unready pod."""
+    found = []
+    for workload in workloads:
+        wanted, ready = workload.spec.replicas or 0, workload.status.ready_replicas or 0
+        if ready < wanted:
+            found.append(f"{kind} {workload.metadata.name}: {ready}/{wanted} replicas ready")
+    return found
 
 
 def _is_ready(pod: Any) -> bool:

@@ -27,6 +27,7 @@ def test_the_app_is_one_deployment_of_three_spread_over_zones_updated_one_at_a_t
     spread = app["template"]["spec"]["topologySpreadConstraints"][0]
     assert (spread["maxSkew"], spread["topologyKey"], spread["whenUnsatisfiable"]) == (
         1, "topology.kubernetes.io/zone", "DoNotSchedule")
+    assert spread["matchLabelKeys"] == ["pod-template-hash"], "a rollout spreads its own revision over the zones"
     container = app["template"]["spec"]["containers"][0]
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert container["readinessProbe"]["httpGet"]["path"] == "/ready"

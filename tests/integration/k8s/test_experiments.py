@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from chaos360.healing import heal_lab
 from lab.k8s.cluster import kubectl
 from lab.k8s.lab_target import open_lab_target
 from lab.k8s.leftovers import find_leftovers
@@ -46,8 +47,11 @@ def test_the_resilient_build_passes_on_kubernetes(k8s_ready: None, experiment: s
 
 
 def _set_env(pairs: list[str]) -> None:
+    """Roll the build out and wait, as a user would, until the lab is ready (its balancer sees every zone serve)."""
     kubectl(LAB, "-n", NAMESPACE, "set", "env", "deployment/agent360", *pairs)
     kubectl(LAB, "-n", NAMESPACE, "rollout", "status", "deployment/agent360", "--timeout=240s", timeout_s=260)
+    ready = heal_lab(LAB, wait_ready_s=120, check_ready=True)
+    assert not ready.failed, ready.summary()
 
 
 @pytest.fixture
