@@ -18,7 +18,7 @@ import docker.errors
 from kernel.errors import LabError
 from kernel.inventory import InventoryInstance
 from lab import build
-from lab.configs import FAIL_OPEN_SUFFIX
+from lab.configs import FAIL_OPEN_SUFFIX, balancer_cfg
 from lab.containers import LABEL_LAB, LABEL_NAME, LABEL_ROLE
 from lab.k8s.manifests import APP_NODE_PORT
 from lab.k8s.nodes import Node
@@ -33,30 +33,7 @@ EDGE_IP_OCTET = 5
 def edge_cfg(nodes: list[Node]) -> str:
     servers = "\n".join(f"  server {n.name} {n.ip}:{APP_NODE_PORT} check" for n in nodes)
     servers += "".join(f"\n  server {n.name}{FAIL_OPEN_SUFFIX} {n.ip}:{APP_NODE_PORT} backup" for n in nodes)
-    return f"""global
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 2s
-  timeout check 2s
-  timeout client 30s
-  timeout server 10s
-  option redispatch
-  retries 2
-frontend http
-  bind :{CONTAINER_PORTS["http"]}
-  default_backend agent360
-frontend stats
-  bind :{CONTAINER_PORTS["stats"]}
-  stats enable
-  stats uri /stats
-backend agent360
-  balance roundrobin
-  option httpchk GET /ready
-  option allbackups
-  default-server inter 1s fall 2 rise 2
-{servers}
-"""
+    return balancer_cfg(servers, admin_socket=False)
 
 
 def container_name(lab_id: str) -> str:

@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kernel.inventory import Inventory
 from kernel.progress import Progress
@@ -56,3 +57,13 @@ def heal_lab(lab: Inventory, target: DockerLabTarget):
 @pytest.fixture
 def base_url(lab: Inventory) -> str:
     return lab.host_url("lb")
+
+
+def held_partition(tmp_path: Path) -> Path:
+    """zone-partition that holds its fault 120 s, so a kill lands under the fault however slow the machine is."""
+    experiment = yaml.safe_load((ROOT / "experiments" / "zone-partition.yaml").read_text())
+    isolate = next(step for step in experiment["method"] if step["name"] == "isolate-zone-a")
+    isolate["pauses"] = {"after": 120}
+    path = tmp_path / "zone-partition-held.yaml"
+    path.write_text(yaml.safe_dump(experiment))
+    return path

@@ -23,6 +23,7 @@ from lab.readiness import run_checks
 from lab.target import DockerLabTarget
 from lab.topology import LabSettings
 from lab.variants import variant_app
+from tests.integration.conftest import held_partition
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,16 +154,6 @@ def _wait_for_fault(lab_id: str, timeout_s: float = 30) -> None:
         time.sleep(0.1)
 
 
-def _held_partition(tmp_path: Path) -> Path:
-    """zone-partition that holds its fault 120 s, so a kill lands under the fault however slow the machine is."""
-    experiment = yaml.safe_load((ROOT / "experiments" / "zone-partition.yaml").read_text())
-    isolate = next(step for step in experiment["method"] if step["name"] == "isolate-zone-a")
-    isolate["pauses"] = {"after": 120}
-    path = tmp_path / "zone-partition-held.yaml"
-    path.write_text(yaml.safe_dump(experiment))
-    return path
-
-
 def _instances(leftovers: list[str]) -> set[str]:
     """The instances named by leftover lines such as "app-a: 20 isolation rule(s)"."""
     return {line.split(":", 1)[0] for line in leftovers}
@@ -170,7 +161,7 @@ def _instances(leftovers: list[str]) -> set[str]:
 
 def test_sigkill_mid_fault_then_heal(lab: Inventory, tmp_path: Path) -> None:
     spawned = time.time()
-    process = _cli("run", str(_held_partition(tmp_path)))
+    process = _cli("run", str(held_partition(tmp_path)))
     _wait_for_anchor(process, "zone-partition-held", "fault.effect", spawned)  # every filter in place, counted
     rules = network_leftovers(lab, DockerLabTarget(lab))
     process.kill()

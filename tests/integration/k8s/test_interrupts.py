@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from lab.k8s.lab_target import open_lab_target
 from lab.k8s.leftovers import find_leftovers
+from tests.integration.conftest import held_partition
 from tests.integration.k8s.conftest import LAB, ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
@@ -87,18 +87,9 @@ def test_a_signal_at_any_moment_leaves_nothing_in_the_cluster(k8s_ready: None, e
     assert find_leftovers(open_lab_target(LAB)) == []
 
 
-def _held_partition(tmp_path: Path) -> Path:
-    experiment = yaml.safe_load((ROOT / "experiments" / "zone-partition.yaml").read_text())
-    isolate = next(step for step in experiment["method"] if step["name"] == "isolate-zone-a")
-    isolate["pauses"] = {"after": 120}
-    path = tmp_path / "zone-partition-held.yaml"
-    path.write_text(yaml.safe_dump(experiment))
-    return path
-
-
 @pytest.mark.parametrize("isolation", ["node", "policy"])
 def test_sigkill_under_a_zone_cut_then_heal_leaves_nothing(k8s_ready: None, isolation: str, tmp_path: Path) -> None:
-    held = _held_partition(tmp_path)
+    held = held_partition(tmp_path)
     spawned = time.time()
     process = _cli(isolation, "run", str(held))
     _wait_for(process, held.stem, "fault.effect", spawned)
