@@ -1,20 +1,27 @@
-"""Which system a run breaks, chosen by the lab that is up (`chaos360 lab up [--profile k8s]`), never by the
-experiment file: its inventory, its target and where its fault ledger lives."""
+"""Which system a run breaks, chosen by configuration, never by the experiment file: `--target lab` (default: the
+lab that is up, `chaos360 lab up [--profile k8s]`) or `--target k8s` (the cluster CHAOS360_KUBECONFIG or KUBECONFIG
+names, or the one the runner's pod runs in; the Kubernetes lab when none is named). A binding gives the run its
+inventory, its target, where its fault ledger lives and what keeps a second run out."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from kernel import inventory as inventory_store
+from kernel.errors import UsageError
 from kernel.inventory import Inventory
 from kernel.ledger import Ledger
 from kernel.target import Target
 
 K8S_PROFILE = "k8s"
+TARGET_ENV = "CHAOS360_TARGET"
+TARGETS = ("lab", "k8s")
 
 
 @dataclass(frozen=True)
@@ -23,16 +30,33 @@ class Binding:
     target: Callable[[Inventory], Target]
     inventory_loader: Callable[[str], Inventory]
     ledger_factory: Callable[[str], Ledger]
+    lock: Callable[[], AbstractContextManager[None]] = field(default=contextlib.nullcontext)
+    """Beyond the machine's run lock: the cluster's, for runs that start elsewhere (a CronJob, another laptop)."""
+    cluster: Callable[[], Any] | None = None
+    """Opens the Kubernetes target of a cluster that is not a lab (its heal has no lab checks); None on a lab."""
 
     def run_arguments(self) -> dict[str, Any]:
         return {"target_factory": self.target, "inventory_loader": self.inventory_loader,
                 "ledger_factory": self.ledger_factory}
 
 
+def chosen_target(environ: dict[str, str] | None = None) -> str:
+    choice = (os.environ if environ is None else environ).get(TARGET_ENV) or "lab"
+    if choice not in TARGETS:
+        raise UsageError(f"target {choice!r} is not one of {list(TARGETS)} ({TARGET_ENV} or --target)")
+    return choice
+
+
 def lab_binding(lab_id: str) -> Binding:
+    choice = chosen_target()
+    if choice == K8S_PROFILE and (cluster := _named_cluster()) is not None:
+        return cluster
     running = inventory_store.find(lab_id)
     if running is not None and running.profile == K8S_PROFILE:
         return _kubernetes(lab_id)
+    if choice == K8S_PROFILE:
+        raise UsageError("--target k8s: no cluster: set CHAOS360_KUBECONFIG (or KUBECONFIG), run inside a pod with "
+                         "the runner's ServiceAccount, or start `chaos360 lab up --profile k8s`")
     from lab.target import DockerLabTarget
 
     return Binding("docker", DockerLabTarget, inventory_store.load, Ledger)
@@ -44,4 +68,33 @@ def _kubernetes(lab_id: str) -> Binding:
 
     opened = cache(lambda: open_run_target(lab_id))
     name = f"{K8S_PROFILE}-{os.environ.get(ISOLATION_ENV, 'node')}"
-    return Binding(name, lambda _inventory: opened(), lambda _lab: opened().inventory, lambda _lab: opened().ledger())
+    return Binding(name, lambda _inventory: opened(), lambda _lab: opened().inventory, lambda _lab: opened().ledger(),
+                   lock=lambda: _lease(opened()))
+
+
+def _named_cluster() -> Binding | None:
+    from lab.k8s.cluster_target import ISOLATION_ENV, configured_access, open_cluster_target
+
+    access = configured_access()
+    if access is None:
+        return None
+    opened = cache(lambda: open_cluster_target(access))
+    name = f"{K8S_PROFILE}-{os.environ.get(ISOLATION_ENV) or 'policy'}"
+    return Binding(name, lambda _inventory: opened(), lambda _lab: opened().inventory, lambda _lab: opened().ledger(),
+                   lock=lambda: _lease(opened()), cluster=opened)
+
+
+def _lease(target: Any) -> AbstractContextManager[None]:
+    from lab.k8s.cluster_lock import ClusterRunLock, holding
+
+    return holding(ClusterRunLock(target.api_client, target.namespace))
+
+
+@contextlib.contextmanager
+def exclusive(lab_id: str) -> Iterator[None]:
+    """The machine's run lock, then the binding's own (a cluster's lease): a second run, a heal or a lab start is
+    refused in one line before it touches anything."""
+    from kernel.runlock import run_lock
+
+    with run_lock(lab_id), lab_binding(lab_id).lock():
+        yield

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from chaos360 import live
+from chaos360.binding import TARGET_ENV, chosen_target, exclusive
 from chaos360.cli_lab import add_lab_commands
 from chaos360.healing import heal_lab, healed_in_run, refuse_unhealed
 from kernel import interrupts, redact
 from kernel.errors import Chaos360Error, ExitCode, UsageError
 from kernel.progress import Progress
-from kernel.runlock import run_lock
 from kernel.verdict import exit_code
 from reports.cli import add_report_commands
 
@@ -66,7 +66,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return ExitCode.PASS
     live.configure(_progress_mode(args))
     outcomes = []
-    with run_lock(args.lab_id):
+    with exclusive(args.lab_id):
         refuse_unhealed(args.lab_id)
         for path in paths:
             outcome = runner.run_file(path, args.lab_id)
@@ -82,7 +82,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
     live.configure(_progress_mode(args))
     baseline = _history_baseline() if args.compare_history else None
-    with run_lock(args.lab_id):
+    with exclusive(args.lab_id):
         refuse_unhealed(args.lab_id)
         gate_dir = runs.new_run_dir("gate")
         collector = _OutcomeCollector()
@@ -149,7 +149,7 @@ class _OutcomeCollector:
 
 
 def _cmd_heal(args: argparse.Namespace) -> int:
-    with run_lock(args.lab_id):
+    with exclusive(args.lab_id):
         result = heal_lab(args.lab_id, progress=Progress(quiet=args.quiet))
     print(f"heal: {result.summary()}")
     return ExitCode.HARNESS_ERROR if result.failed else ExitCode.PASS
@@ -180,10 +180,23 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
                         help="progress as JSON lines on stderr, each outcome as a JSON line on stdout")
 
 
+def _choose_target(args: argparse.Namespace) -> None:
+    """Through the environment, so every part of the run (the gate's pytest, each experiment) sees the same."""
+    os.environ[TARGET_ENV] = args.target
+    if args.kube_context:
+        os.environ["CHAOS360_K8S_CONTEXT"] = args.kube_context
+    chosen_target()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="chaos360", description="Chaos experiments against the Agent360 HA stack")
     parser.add_argument("--lab-id", default=os.environ.get("CHAOS360_LAB_ID", "chaos360"))
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--target", default=os.environ.get(TARGET_ENV) or "lab", metavar="{lab,k8s}",
+                        help="lab (default): the lab that is up; k8s: the cluster CHAOS360_KUBECONFIG or KUBECONFIG "
+                             "names, or the one this pod runs in, else the Kubernetes lab")
+    parser.add_argument("--kube-context", default=None, help="the kubeconfig's context for --target k8s "
+                                                             "(CHAOS360_K8S_CONTEXT; the allowlist still applies)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser("run", help="run experiment files against the lab")
     run.add_argument("experiments", nargs="+", metavar="EXPERIMENT")
@@ -212,6 +225,7 @@ def main(argv: Sequence[str] | None = None, held_signal: int | None = None) -> i
     args = argparse.Namespace(lab_id=os.environ.get("CHAOS360_LAB_ID", "chaos360"), command=None)
     try:
         args = build_parser().parse_args(argv)
+        _choose_target(args)
         if held_signal is not None:
             raise interrupts.Interrupted(signal.Signals(held_signal).name)
         return int(args.handler(args))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kernel.errors import Chaos360Error, LabError, UsageError
 from kernel.interrupts import shielded
@@ -78,18 +79,31 @@ def _unchecked(target: Target) -> list[str]:
 
 def _k8s_heal(lab_id: str, wait_ready_s: float, progress: Progress | None,
               check_ready: bool = False) -> tuple[HealReport, str] | None:
-    """On the Kubernetes lab, what faults leave is found in the cluster and undone there; None on another lab."""
+    """On Kubernetes (the lab's cluster or a named one), what faults leave is found in the cluster and undone
+    there; None on the Docker lab."""
+    from chaos360.binding import lab_binding
     from kernel.inventory import find
 
+    binding = lab_binding(lab_id)
+    if binding.cluster is not None:
+        target = binding.cluster()
+        return _heal_in_cluster(target, wait_ready_s, progress, check_ready, list, lambda: _cluster_checks(target))
     running = find(lab_id)
     if running is None or running.profile != "k8s":
         return None
-    from kernel.ledger import Entry, Undo
-    from lab.k8s import leftovers
     from lab.k8s.lab_target import open_run_target
-    from lab.k8s.node_repair import wait_ready
 
     target = open_run_target(lab_id)
+    return _heal_in_cluster(target, wait_ready_s, progress, check_ready, target.repair_stale,
+                            lambda: _k8s_checks(lab_id))
+
+
+def _heal_in_cluster(target: Any, wait_ready_s: float, progress: Progress | None, check_ready: bool,
+                     repair: Callable[[], list[str]], checks: Callable[[], list[Check]]) -> tuple[HealReport, str]:
+    from kernel.ledger import Entry, Undo
+    from lab.k8s import leftovers
+    from lab.k8s.node_repair import wait_ready
+
     report = target.ledger().heal(target.apply)
     undone = leftovers.heal(target)
     report.healed += [Entry(id=str(n), fault=what, undo=Undo(op="k8s-leftover", args={}), recorded_at=0)
@@ -99,11 +113,17 @@ def _k8s_heal(lab_id: str, wait_ready_s: float, progress: Progress | None,
     if not report.healed and not check_ready:
         return report, "not checked (nothing to heal)"
     try:
-        repaired = wait_ready(target.repair_stale, lambda: _k8s_checks(lab_id), wait_ready_s,
-                              progress or Progress(quiet=True))
+        repaired = wait_ready(repair, checks, wait_ready_s, progress or Progress(quiet=True))
     except Chaos360Error as error:
         return report, f"NOT ready ({error})"
     return report, f"ready (repaired {'; '.join(repaired)})" if repaired else "ready"
+
+
+def _cluster_checks(target: Any) -> list[Check]:
+    from lab.readiness import Check
+
+    unready = target.unready()
+    return [Check("cluster", not unready, "; ".join(unready) or f"namespace {target.namespace} ready")]
 
 
 def _k8s_checks(lab_id: str) -> list[Check]:

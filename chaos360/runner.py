@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from chaos360 import live
+from chaos360.binding import exclusive
 from chaos360.healing import refuse_unhealed
 from kernel import interrupts, redact
 from kernel import run as runs
 from kernel.outcome import Outcome, outcome_of, write_outcome
-from kernel.runlock import run_lock
 from kernel.verdict import Verdict
 
 ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
@@ -37,7 +37,7 @@ def run_file(path: Path, lab_id: str) -> Outcome:
     configuration = experiment.setdefault("configuration", {})
     configuration["lab_id"] = lab_id
     interrupts.install()
-    with run_lock(lab_id):
+    with exclusive(lab_id):
         refuse_unhealed(lab_id)
         run_dir = runs.new_run_dir(path.stem)
         configuration[runs.RUN_DIR_KEY] = str(run_dir)

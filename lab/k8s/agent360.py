@@ -27,6 +27,7 @@ from lab.topology import Role
 
 CLAIMS = {Role.REDIS: "1Gi", Role.CASSANDRA: "5Gi"}
 NODE_DATA_DIR = "/var/lib/chaos360"
+REPORTS_DIR, REPORTS_ZONE = f"{NODE_DATA_DIR}/runner-reports", "a"
 REDIS_PORT, SENTINEL_PORT = 6379, 26379
 
 
@@ -60,7 +61,20 @@ def storage() -> list[dict[str, Any]]:
                      "hostPath": {"path": f"{NODE_DATA_DIR}/{instance.name}", "type": "DirectoryOrCreate"},
                      "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
                          {"key": manifests.ZONE_KEY, "operator": "In", "values": [instance.zone]}]}]}}}})
+    documents.append(_reports_volume())
     return documents
+
+
+def _reports_volume() -> dict[str, Any]:
+    """The runner's reports and drill history, kept on zone a's node (read back there by the tests)."""
+    return {"apiVersion": "v1", "kind": "PersistentVolume",
+            "metadata": {"name": f"chaos360-{manifests.REPORTS_CLAIM}", "labels": {"chaos360": "lab"}},
+            "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "",
+                     "persistentVolumeReclaimPolicy": "Retain",
+                     "claimRef": {"namespace": NAMESPACE, "name": manifests.REPORTS_CLAIM},
+                     "hostPath": {"path": REPORTS_DIR, "type": "DirectoryOrCreate"},
+                     "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                         {"key": manifests.ZONE_KEY, "operator": "In", "values": [REPORTS_ZONE]}]}]}}}}
 
 
 def apply(kubectl: Any) -> None:

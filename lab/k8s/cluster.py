@@ -24,7 +24,7 @@ from kernel.inventory import Inventory, InventoryInstance
 from kernel.progress import Progress
 from lab.containers import LABEL_LAB
 from lab.docker_lab import docker_client, remove_container
-from lab.k8s import agent360, binaries, control_plane, edge, host_routes, images, manifests, pki
+from lab.k8s import agent360, binaries, control_plane, edge, host_routes, images, manifests, pki, runner_image
 from lab.k8s.control_plane import Component
 from lab.k8s.nodes import NODE_ROLE, Node, gateway, node_containers, plan_nodes, remove_node_volumes, run_node
 from lab.k8s.versions import KUBERNETES, PAUSE_TAG, bin_dir
@@ -137,7 +137,10 @@ def up(lab_id: str, subnet: str, progress: Progress) -> Inventory:
     nodes = plan_nodes(subnet)
     _ensure_network(client, lab_id, subnet)
     pki.ensure(home(lab_id) / "pki", gateway(subnet), {n.name: n.ip for n in nodes})
-    image_dir = images.saved_images({"cluster": _pod_images(), "agent360": agent360.tag_images()})
+    agent360_images = agent360.tag_images()
+    runner_image.ensure(progress)
+    image_dir = images.saved_images({"cluster": _pod_images(),
+                                     "agent360": [*agent360_images, runner_image.STABLE_TAG]})
     _start_control_plane(lab_id, subnet, progress)
     _start_nodes(client, lab_id, nodes, image_dir, progress)
     agent360.import_images(node_containers(client, lab_id), image_dir, progress)

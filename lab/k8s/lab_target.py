@@ -15,9 +15,9 @@ from lab.k8s.cluster import PROFILE, kubeconfig_path, kubectl
 from lab.k8s.manifests import NAMESPACE, RUNNER
 from lab.k8s.node_faults import LabNode, LabNodes
 from lab.k8s.nodes import plan_nodes
-from lab.k8s.target import KubernetesTarget
+from lab.k8s.target import ISOLATION_ENV, KubernetesTarget
 
-ISOLATION_ENV = "CHAOS360_K8S_ISOLATION"
+__all__ = ["ISOLATION_ENV", "lab_nodes", "open_lab_target", "open_run_target", "runner_kubeconfig"]
 
 
 def lab_nodes(target: KubernetesTarget, lab_id: str) -> LabNodes:

@@ -86,7 +86,9 @@ def _copy_then_exec(key: str, path: str, command: str) -> list[str]:
 
 
 def redis_conf(topo: Topology, instance: Instance) -> str:
-    return configs.redis_conf(topo, instance) + f"replica-announce-ip {instance.ip}\n"
+    """`repl-timeout 10`: a replica that starts before the master's pod is reachable waits that long, not Redis's
+    default 60 s, before it connects again (measured: `lab up` spent 61 s on redis-b's first connect)."""
+    return configs.redis_conf(topo, instance) + f"replica-announce-ip {instance.ip}\nrepl-timeout 10\n"
 
 
 def sentinel_conf(topo: Topology, instance: Instance) -> str:
@@ -235,9 +237,19 @@ RUNNER_RULES = [
      "verbs": ["get", "patch", "update"]},
     {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
      "verbs": ["get", "list", "create", "delete"]},
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+     "verbs": ["get", "create", "update", "delete"]},
 ]
 """What the harness does in its namespace: find, crash and replace pods, scale members, cut zones with policies,
-keep its ledger. Nothing beyond the namespace but reading nodes (their zones)."""
+keep its ledger and its run lease. Nothing beyond the namespace but reading nodes (their zones)."""
+RUNNER_IMAGE = "chaos360/runner:k8s"
+REPORTS_CLAIM = "chaos360-reports"
+DRILL_CRONJOB = "chaos360-drill"
+DRILL_SCHEDULE = "30 3 * * *"
+DRILL_EXPERIMENTS = ("zone-partition", "redis-master-failover", "cassandra-node-loss")
+"""The drills a runner inside the cluster can do (zones cut by NetworkPolicy, members scaled down); a crash needs
+the node, which a pod does not have."""
+RUN_DEADLINE_S = 3600
 
 
 def _runner() -> list[Doc]:
@@ -260,6 +272,55 @@ def _runner() -> list[Doc]:
     ]
 
 
+def runner_pod(arguments: list[str]) -> Doc:
+    """The pod template of a run inside the cluster: the runner's ServiceAccount, its namespace as the only one it
+    may touch, reports and the drill history on the claim; SIGTERM (a deleted Job) heals before it exits."""
+    labels = {**PART_OF, ROLE_LABEL: "runner"}
+    namespace = {"valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
+    container = {"name": "chaos360", "image": RUNNER_IMAGE, "imagePullPolicy": "IfNotPresent", "args": arguments,
+                 "env": [{"name": "CHAOS360_TARGET", "value": "k8s"}, {"name": "CHAOS360_K8S_NAMESPACE", **namespace},
+                         {"name": "CHAOS360_K8S_NAMESPACES", **namespace}],
+                 "volumeMounts": [{"name": "reports", "mountPath": "/var/lib/chaos360"}],
+                 "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1536Mi"}},
+                 "securityContext": {"allowPrivilegeEscalation": False}}
+    return {"metadata": {"labels": labels}, "spec": {
+        "serviceAccountName": RUNNER, "restartPolicy": "Never", "terminationGracePeriodSeconds": 180,
+        "containers": [container],
+        "volumes": [{"name": "reports", "persistentVolumeClaim": {"claimName": REPORTS_CLAIM}}]}}
+
+
+def run_job_spec(arguments: list[str]) -> Doc:
+    """Never retried (a drill that failed is a finding, not a flake to re-run) and bounded in time."""
+    return {"backoffLimit": 0, "activeDeadlineSeconds": RUN_DEADLINE_S, "ttlSecondsAfterFinished": 7 * 86400,
+            "template": runner_pod(arguments)}
+
+
+def drill_arguments(experiments: tuple[str, ...] = DRILL_EXPERIMENTS) -> list[str]:
+    return ["run", *(f"/opt/chaos360/experiments/{name}.yaml" for name in experiments)]
+
+
+def _runs() -> list[Doc]:
+    """The reports' claim and the scheduled drill: suspended until a team turns it on (`kubectl patch cronjob
+    chaos360-drill -p '{"spec":{"suspend":false}}'`); a drill still running when the next is due makes it wait."""
+    labels = {**PART_OF, ROLE_LABEL: "runner"}
+    return [
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": REPORTS_CLAIM, "labels": labels},
+         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": DRILL_CRONJOB, "labels": labels},
+         "spec": {"schedule": DRILL_SCHEDULE, "suspend": True, "concurrencyPolicy": "Forbid",
+                  "startingDeadlineSeconds": 600, "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3,
+                  "jobTemplate": {"metadata": {"labels": labels}, "spec": run_job_spec(drill_arguments())}}},
+    ]
+
+
+def game_day_job() -> Doc:
+    """deploy/k8s/jobs/game-day.yaml: one run on demand (`kubectl create -f`), not part of the kustomization."""
+    labels = {**PART_OF, ROLE_LABEL: "runner"}
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"generateName": "chaos360-game-day-", "namespace": NAMESPACE, "labels": labels},
+            "spec": run_job_spec(drill_arguments(("zone-partition",)))}
+
+
 def documents() -> dict[str, list[Doc]]:
     """File name -> the objects it holds, for deploy/k8s/."""
     topo = topology()
@@ -273,6 +334,7 @@ def documents() -> dict[str, list[Doc]]:
         "app.yaml": _app(topo),
         "prometheus.yaml": _prometheus(),
         "runner.yaml": _runner(),
+        "runs.yaml": _runs(),
     }
 
 
@@ -291,6 +353,7 @@ def rendered() -> dict[str, str]:
     config = config_files(topology())
     files = {name: HEADER + yaml.safe_dump_all(docs, sort_keys=False, width=120) for name, docs in documents().items()}
     files.update({f"config/{name}": text for name, text in config.items()})
+    files["jobs/game-day.yaml"] = HEADER + yaml.safe_dump(game_day_job(), sort_keys=False, width=120)
     files["kustomization.yaml"] = HEADER + yaml.safe_dump(kustomization(list(documents()), list(config)),
                                                           sort_keys=False)
     return files

@@ -40,7 +40,10 @@ ZONE_LABEL = "chaos360.io/zone"
 FAULT_LABEL = "chaos360.io/fault"
 ZONE_KEY = "topology.kubernetes.io/zone"
 POLICY_PREFIX = "chaos360-isolate-"
+ROLE_LABEL, RUNNER_ROLE = "chaos360.io/role", "runner"
 ISOLATION_MODES = ("node", "policy")
+ISOLATION_ENV = "CHAOS360_K8S_ISOLATION"
+STOP_WAIT_S = 60.0
 
 
 class ExternalBalancer(Protocol):
@@ -81,6 +84,10 @@ class KubernetesTarget(ToxiproxySidecars, NotOnKubernetes):
             raise UsageError(f"the identity of kube context {self.context!r} may do anything in every namespace "
                              "(cluster-admin); use the runner's ServiceAccount, or set "
                              "CHAOS360_K8S_ALLOW_CLUSTER_ADMIN=1 for a cluster you own")
+
+    @property
+    def api_client(self) -> Any:
+        return self._api
 
     def is_cluster_admin(self) -> bool:
         review = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
@@ -186,8 +193,15 @@ class KubernetesTarget(ToxiproxySidecars, NotOnKubernetes):
         self.nodes.freeze(node, container_id, frozen=False)
 
     def stop(self, name: str, timeout_s: int = 2) -> None:
-        """A member taken down until `start`: its StatefulSet scaled to zero."""
+        """A member taken down until `start`: its StatefulSet scaled to zero and its pod given `timeout_s` to end
+        (as `docker stop -t`); returns once the pod is gone, so the fault has taken effect."""
         self._scale(name, 0)
+        for pod in self.pods(f"{INSTANCE_LABEL}={name}"):
+            with contextlib.suppress(ApiException):
+                self.core.delete_namespaced_pod(pod.metadata.name, self.namespace, grace_period_seconds=timeout_s)
+        wait_for(lambda: not self.core.list_namespaced_pod(self.namespace,
+                                                           label_selector=f"{INSTANCE_LABEL}={name}").items,
+                 timeout_s + STOP_WAIT_S, f"{name}'s pod to end", poll_s=0.5)
 
     def start(self, name: str) -> None:
         """A member scaled back to one; an app replica needs nothing (its Deployment keeps it running)."""
@@ -248,10 +262,13 @@ class KubernetesTarget(ToxiproxySidecars, NotOnKubernetes):
         self.rejoin(zone, "policy")
 
     def _label_zones(self) -> dict[str, list[str]]:
-        """Label every pod of the namespace with its node's zone; returns zone -> pod names."""
+        """Label every pod of the namespace with its node's zone, the runner's aside (the harness watches from outside
+        the failure); returns zone -> pod names."""
         zones = self.node_zones()
         found: dict[str, list[str]] = {}
         for pod in self.pods():
+            if (pod.metadata.labels or {}).get(ROLE_LABEL) == RUNNER_ROLE:
+                continue
             zone = zones.get(pod.spec.node_name or "", "")
             if zone and (pod.metadata.labels or {}).get(ZONE_LABEL) != zone:
                 self.core.patch_namespaced_pod(pod.metadata.name, self.namespace,
@@ -363,6 +380,8 @@ class KubernetesTarget(ToxiproxySidecars, NotOnKubernetes):
         serving view, so `serving_only` asks the same)."""
         found = []
         for pod in self.pods():
+            if (pod.metadata.labels or {}).get(ROLE_LABEL) == RUNNER_ROLE:
+                continue  # the harness's own runs (a drill that failed is a finding, not an unready service)
             if not _is_ready(pod) and pod.status.phase != "Succeeded":
                 found.append(f"pod {pod.metadata.name} not ready ({pod.status.phase})")
         found += short_workloads("statefulset", self.apps.list_namespaced_stateful_set(self.namespace).items)
@@ -399,16 +418,18 @@ def _is_ready(pod: Any) -> bool:
 
 
 def isolation_policy(zone: str, pod_cidrs: list[str]) -> dict[str, Any]:
-    """Pods of the zone talk only to pods of the zone, to DNS, and to what is not a pod (the harness, nodes)."""
+    """Pods of the zone talk only to pods of the zone, to DNS, to the harness (outside the cluster or the runner's
+    pod) and to what is not a pod (nodes)."""
     not_pods = {"ipBlock": {"cidr": "0.0.0.0/0", "except": pod_cidrs}}
     same_zone = {"podSelector": {"matchLabels": {ZONE_LABEL: zone}}}
+    runner = {"podSelector": {"matchLabels": {ROLE_LABEL: RUNNER_ROLE}}}
     dns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}
     dns_ports = [{"protocol": protocol, "port": 53} for protocol in ("UDP", "TCP")]
     return {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": f"{POLICY_PREFIX}{zone}", "labels": {FAULT_LABEL: "zone-partition", ZONE_LABEL: zone}},
         "spec": {"podSelector": {"matchLabels": {ZONE_LABEL: zone}}, "policyTypes": ["Ingress", "Egress"],
-                 "ingress": [{"from": [same_zone, not_pods]}],
-                 "egress": [{"to": [same_zone, not_pods]},
+                 "ingress": [{"from": [same_zone, runner, not_pods]}],
+                 "egress": [{"to": [same_zone, runner, not_pods]},
                             {"to": [dns], "ports": dns_ports}]},
     }

@@ -52,7 +52,7 @@ def test_a_missing_kubeconfig_is_one_clear_line(tmp_path: Path) -> None:
         from_environment(environ={})
 
 
-def test_the_zone_policy_admits_only_its_zone_dns_and_what_is_not_a_pod() -> None:
+def test_the_zone_policy_admits_only_its_zone_dns_the_runner_and_what_is_not_a_pod() -> None:
     policy = isolation_policy("b", ["10.244.0.0/24", "10.244.1.0/24"])
     spec = policy["spec"]
     assert spec["podSelector"] == {"matchLabels": {"chaos360.io/zone": "b"}}
@@ -60,5 +60,8 @@ def test_the_zone_policy_admits_only_its_zone_dns_and_what_is_not_a_pod() -> Non
     peers = spec["ingress"][0]["from"]
     assert {"podSelector": {"matchLabels": {"chaos360.io/zone": "b"}}} in peers
     assert {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.244.0.0/24", "10.244.1.0/24"]}} in peers
+    runner = {"podSelector": {"matchLabels": {"chaos360.io/role": "runner"}}}
+    assert runner in peers and runner in spec["egress"][0]["to"], "the harness's own pod watches from outside the cut"
+    assert len(peers) == 3 and len(spec["egress"][0]["to"]) == 3
     assert spec["egress"][1]["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
     assert policy["metadata"]["labels"]["chaos360.io/fault"] == "zone-partition"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from lab.k8s import agent360, manifests
 from lab.k8s.manifests import documents, rendered
 
@@ -78,8 +80,11 @@ def test_the_guide_alert_rules_ship_with_prometheus() -> None:
 def test_every_claim_has_a_volume_on_its_zone() -> None:
     volumes = [d for d in agent360.storage() if d["kind"] == "PersistentVolume"]
     assert sorted(v["spec"]["claimRef"]["name"] for v in volumes) == [
-        "data-cassandra-a-0", "data-cassandra-b-0", "data-cassandra-c-0",
+        "chaos360-reports", "data-cassandra-a-0", "data-cassandra-b-0", "data-cassandra-c-0",
         "data-redis-a-0", "data-redis-b-0", "data-redis-c-0"]
+    reports = next(v for v in volumes if v["spec"]["claimRef"]["name"] == "chaos360-reports")
+    assert reports["spec"]["storageClassName"] == "", "the claim names no class: it binds only a volume without one"
+    volumes.remove(reports)
     for volume in volumes:
         zone = volume["metadata"]["name"][-1]
         term = volume["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]
@@ -112,3 +117,34 @@ def test_the_runner_role_is_least_privilege() -> None:
     cluster_roles = _by_kind("ClusterRole")
     assert cluster_roles["chaos360-runner-nodes"]["rules"] == [
         {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]}]
+
+
+def test_the_runner_may_hold_its_run_lease_and_nothing_more_of_coordination() -> None:
+    leases = [rule for rule in manifests.RUNNER_RULES if rule["apiGroups"] == ["coordination.k8s.io"]]
+    assert leases == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                       "verbs": ["get", "create", "update", "delete"]}]
+
+
+def test_the_scheduled_drill_waits_for_a_running_one_and_is_off_until_turned_on() -> None:
+    cron = _by_kind("CronJob")["chaos360-drill"]["spec"]
+    assert cron["concurrencyPolicy"] == "Forbid" and cron["suspend"] is True
+    job = cron["jobTemplate"]["spec"]
+    assert job["backoffLimit"] == 0 and job["activeDeadlineSeconds"] > 0
+    pod = job["template"]["spec"]
+    assert pod["serviceAccountName"] == "chaos360-runner" and pod["restartPolicy"] == "Never"
+    assert job["template"]["metadata"]["labels"]["chaos360.io/role"] == "runner", "the zone cut lets the runner through"
+    (container,) = pod["containers"]
+    command, *experiments = container["args"]
+    assert command == "run" and all(a.startswith("/opt/chaos360/experiments/") for a in experiments)
+    env = {e["name"]: e for e in container["env"]}
+    assert env["CHAOS360_TARGET"]["value"] == "k8s"
+    assert env["CHAOS360_K8S_NAMESPACES"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "chaos360-reports"
+
+
+def test_the_game_day_job_is_outside_the_kustomization() -> None:
+    files = rendered()
+    assert "jobs/game-day.yaml" in files
+    assert "jobs/game-day.yaml" not in yaml.safe_load(files["kustomization.yaml"])["resources"]
+    job = yaml.safe_load(files["jobs/game-day.yaml"])
+    assert job["kind"] == "Job" and job["metadata"]["generateName"] == "chaos360-game-day-"
