@@ -30,7 +30,7 @@ class Binding:
     target: Callable[[Inventory], Target]
     inventory_loader: Callable[[str], Inventory]
     ledger_factory: Callable[[str], Ledger]
-    lock: Callable[[], AbstractContextManager[None]] = field(default=contextlib.nullcontext)
+    lock: Callable[[float], AbstractContextManager[None]] = field(default=lambda _wait_s: contextlib.nullcontext())
     """Beyond the machine's run lock: the cluster's, for runs that start elsewhere (a CronJob, another laptop)."""
     cluster: Callable[[], Any] | None = None
     """Opens the Kubernetes target of a cluster that is not a lab (its heal has no lab checks); None on a lab."""
@@ -69,7 +69,7 @@ def _kubernetes(lab_id: str) -> Binding:
     opened = cache(lambda: open_run_target(lab_id))
     name = f"{K8S_PROFILE}-{os.environ.get(ISOLATION_ENV, 'node')}"
     return Binding(name, lambda _inventory: opened(), lambda _lab: opened().inventory, lambda _lab: opened().ledger(),
-                   lock=lambda: _lease(opened()))
+                   lock=lambda wait_s: _lease(opened(), wait_s))
 
 
 def _named_cluster() -> Binding | None:
@@ -81,20 +81,23 @@ def _named_cluster() -> Binding | None:
     opened = cache(lambda: open_cluster_target(access))
     name = f"{K8S_PROFILE}-{os.environ.get(ISOLATION_ENV) or 'policy'}"
     return Binding(name, lambda _inventory: opened(), lambda _lab: opened().inventory, lambda _lab: opened().ledger(),
-                   lock=lambda: _lease(opened()), cluster=opened)
+                   lock=lambda wait_s: _lease(opened(), wait_s), cluster=opened)
 
 
-def _lease(target: Any) -> AbstractContextManager[None]:
+def _lease(target: Any, wait_s: float) -> AbstractContextManager[None]:
+    import sys
+
     from lab.k8s.cluster_lock import ClusterRunLock, holding
 
-    return holding(ClusterRunLock(target.api_client, target.namespace))
+    return holding(ClusterRunLock(target.api_client, target.namespace), wait_s,
+                   lambda line: print(f"chaos360: {line}", file=sys.stderr, flush=True))
 
 
 @contextlib.contextmanager
-def exclusive(lab_id: str) -> Iterator[None]:
-    """The machine's run lock, then the binding's own (a cluster's lease): a second run, a heal or a lab start is
-    refused in one line before it touches anything."""
+def exclusive(lab_id: str, wait_s: float = 0.0) -> Iterator[None]:
+    """The machine's run lock, then the binding's own (a cluster's lease): a second run or heal is refused in one
+    line before it touches anything; `wait_s` lets a heal wait out the lease of a run that died in a pod."""
     from kernel.runlock import run_lock
 
-    with run_lock(lab_id), lab_binding(lab_id).lock():
+    with run_lock(lab_id), lab_binding(lab_id).lock(wait_s):
         yield

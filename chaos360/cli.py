@@ -149,7 +149,9 @@ class _OutcomeCollector:
 
 
 def _cmd_heal(args: argparse.Namespace) -> int:
-    with exclusive(args.lab_id):
+    from lab.k8s.cluster_lock import DURATION_S
+
+    with exclusive(args.lab_id, wait_s=DURATION_S + 15):
         result = heal_lab(args.lab_id, progress=Progress(quiet=args.quiet))
     print(f"heal: {result.summary()}")
     return ExitCode.HARNESS_ERROR if result.failed else ExitCode.PASS

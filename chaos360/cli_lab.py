@@ -41,10 +41,11 @@ def _cmd_lab_build(args: argparse.Namespace) -> int:
     progress = Progress(quiet=args.quiet)
     tags = build.build_all(progress, force=args.force)
     if args.profile == K8S_PROFILE:
-        from lab.k8s import binaries, images
+        from lab.k8s import binaries, images, runner_image
 
         binaries.build_all(progress, force=args.force)
-        tags = {**tags, **images.build_images(progress, force=args.force)}
+        tags = {**tags, **images.build_images(progress, force=args.force),
+                "runner": runner_image.ensure(progress, force=args.force)}
     for name, tag in tags.items():
         print(f"{name}\t{tag}")
     return ExitCode.PASS

@@ -10,7 +10,8 @@ import datetime
 import os
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,6 +41,20 @@ def lease_is_live(holder: str | None, renewed: datetime.datetime | None, duratio
     if not holder or renewed is None:
         return False
     return now < renewed + datetime.timedelta(seconds=duration_s or DURATION_S)
+
+
+def died_here(holder: str | None) -> bool:
+    """A holder on this machine whose process is gone (a SIGKILLed run): no need to wait for its lease to expire."""
+    host, _, pid = (holder or "").rpartition("/pid-")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _now() -> datetime.datetime:
@@ -76,7 +91,8 @@ class ClusterRunLock:
                 return
             spec = current.spec
             if spec.holder_identity != self.holder and lease_is_live(spec.holder_identity, spec.renew_time,
-                                                                     spec.lease_duration_seconds, _now()):
+                                                                     spec.lease_duration_seconds, _now()) \
+                    and not died_here(spec.holder_identity):
                 since = spec.acquire_time.strftime("%H:%M:%S UTC") if spec.acquire_time else "?"
                 raise UsageError(f"namespace {self.namespace} is busy: {spec.holder_identity} holds lease "
                                  f"{LEASE_NAME} since {since}; wait for that run to end (a holder that died frees it "
@@ -107,8 +123,23 @@ class ClusterRunLock:
             pass  # an unreleased lease frees itself DURATION_S later
 
 
+def acquire_within(lock: ClusterRunLock, wait_s: float, notify: Callable[[str], None]) -> None:
+    """Acquire, waiting up to `wait_s` while another holder has it (a heal waits out a crashed pod's lease)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            lock.acquire()
+            return
+        except UsageError as busy:
+            if time.monotonic() >= deadline:
+                raise
+            notify(f"waiting for the namespace's run lease: {busy}")
+            time.sleep(min(5.0, max(0.1, deadline - time.monotonic())))
+
+
 @contextmanager
-def holding(lock: ClusterRunLock) -> Iterator[None]:
+def holding(lock: ClusterRunLock, wait_s: float = 0.0,
+            notify: Callable[[str], None] = lambda _line: None) -> Iterator[None]:
     """Hold the namespace's lease for the block; re-entrant within one process (a gate runs many experiments)."""
     key = lock.namespace
     if key in _held:
@@ -118,7 +149,7 @@ def holding(lock: ClusterRunLock) -> Iterator[None]:
         finally:
             _held[key] -= 1
         return
-    lock.acquire()
+    acquire_within(lock, wait_s, notify)
     _held[key] = 1
     stop = threading.Event()
     renewer = threading.Thread(target=_renew_until, args=(lock, stop), name="chaos360-lease", daemon=True)

@@ -11,7 +11,7 @@ import yaml
 
 from chaos360.binding import chosen_target
 from kernel.errors import UsageError
-from lab.k8s.cluster_lock import lease_is_live
+from lab.k8s.cluster_lock import acquire_within, died_here, lease_is_live
 from lab.k8s.cluster_target import configured_access, in_cluster_kubeconfig
 
 NOW = datetime.datetime(2026, 12, 5, 12, 0, tzinfo=datetime.UTC)
@@ -83,3 +83,36 @@ def test_a_lease_binds_while_renewed_within_its_duration() -> None:
         "a holder that died stops renewing: its lease frees itself"
     assert not lease_is_live(None, renewed, 60, NOW)
     assert not lease_is_live("runner-pod/pid-7", None, 60, NOW)
+
+
+def test_a_holder_on_this_machine_whose_process_is_gone_does_not_bind() -> None:
+    import os
+    import socket
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    assert died_here(f"{socket.gethostname()}/pid-{gone.pid}")
+    assert not died_here(f"{socket.gethostname()}/pid-{os.getpid()}"), "a live run binds"
+    assert not died_here(f"runner-pod-x7/pid-{gone.pid}"), "another machine's process cannot be asked"
+    assert not died_here(None)
+
+
+class _BusyThenFree:
+    def __init__(self, busy_times: int) -> None:
+        self.busy_times, self.calls = busy_times, 0
+
+    def acquire(self) -> None:
+        self.calls += 1
+        if self.calls <= self.busy_times:
+            raise UsageError("namespace agent360 is busy: runner-pod/pid-7 holds lease chaos360-run")
+
+
+def test_a_heal_waits_for_the_lease_and_a_run_does_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lab.k8s.cluster_lock.time.sleep", lambda _s: None)
+    said: list[str] = []
+    waiting = _BusyThenFree(busy_times=2)
+    acquire_within(waiting, 60, said.append)  # type: ignore[arg-type]
+    assert waiting.calls == 3 and len(said) == 2 and "is busy" in said[0]
+    with pytest.raises(UsageError, match="is busy"):
+        acquire_within(_BusyThenFree(busy_times=1), 0, said.append)  # type: ignore[arg-type]
