@@ -86,9 +86,10 @@ def _copy_then_exec(key: str, path: str, command: str) -> list[str]:
 
 
 def redis_conf(topo: Topology, instance: Instance) -> str:
-    """`repl-timeout 10`: a replica that starts before the master's pod is reachable waits that long, not Redis's
-    default 60 s, before it connects again (measured: `lab up` spent 61 s on redis-b's first connect)."""
-    return configs.redis_conf(topo, instance) + f"replica-announce-ip {instance.ip}\nrepl-timeout 10\n"
+    """`repl-timeout 20`: a replica that starts before the master's pod is reachable waits that long, not Redis's
+    default 60 s, before it connects again (measured: `lab up` spent 61 s on redis-b's first connect). It must stay
+    above the master's ping period (10 s): at 10 an idle replica link timed out again and again."""
+    return configs.redis_conf(topo, instance) + f"replica-announce-ip {instance.ip}\nrepl-timeout 20\n"
 
 
 def sentinel_conf(topo: Topology, instance: Instance) -> str:
