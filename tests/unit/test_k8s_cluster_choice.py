@@ -4,6 +4,9 @@ the run lease that keeps a second run out of a namespace."""
 from __future__ import annotations
 
 import datetime
+import os
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -86,10 +89,6 @@ def test_a_lease_binds_while_renewed_within_its_duration() -> None:
 
 
 def test_a_holder_on_this_machine_whose_process_is_gone_does_not_bind() -> None:
-    import os
-    import socket
-    import subprocess
-
     gone = subprocess.Popen(["true"])
     gone.wait()
     assert died_here(f"{socket.gethostname()}/pid-{gone.pid}")
