@@ -64,7 +64,8 @@ def lab_binding(lab_id: str) -> Binding:
 
 def _kubernetes(lab_id: str) -> Binding:
     """One target per run, acting as the runner's ServiceAccount; the inventory is read from the cluster."""
-    from lab.k8s.lab_target import ISOLATION_ENV, open_run_target
+    from lab.k8s.lab_target import open_run_target
+    from lab.k8s.target import ISOLATION_ENV
 
     opened = cache(lambda: open_run_target(lab_id))
     name = f"{K8S_PROFILE}-{os.environ.get(ISOLATION_ENV, 'node')}"
@@ -73,7 +74,8 @@ def _kubernetes(lab_id: str) -> Binding:
 
 
 def _named_cluster() -> Binding | None:
-    from lab.k8s.cluster_target import ISOLATION_ENV, configured_access, open_cluster_target
+    from lab.k8s.cluster_target import configured_access, open_cluster_target
+    from lab.k8s.target import ISOLATION_ENV
 
     access = configured_access()
     if access is None:

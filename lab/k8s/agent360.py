@@ -49,32 +49,25 @@ def storage() -> list[dict[str, Any]]:
         "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "WaitForFirstConsumer",
         "reclaimPolicy": "Delete"}]
     for instance in manifests.topology().instances:
-        if instance.role not in CLAIMS:
-            continue
-        claim = f"data-{instance.name}-0"
-        documents.append({
-            "apiVersion": "v1", "kind": "PersistentVolume",
-            "metadata": {"name": f"chaos360-{instance.name}", "labels": {"chaos360": "lab"}},
-            "spec": {"capacity": {"storage": CLAIMS[instance.role]}, "accessModes": ["ReadWriteOnce"],
-                     "storageClassName": STORAGE_CLASS, "persistentVolumeReclaimPolicy": "Retain",
-                     "claimRef": {"namespace": NAMESPACE, "name": claim},
-                     "hostPath": {"path": f"{NODE_DATA_DIR}/{instance.name}", "type": "DirectoryOrCreate"},
-                     "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-                         {"key": manifests.ZONE_KEY, "operator": "In", "values": [instance.zone]}]}]}}}})
-    documents.append(_reports_volume())
+        if instance.role in CLAIMS:
+            documents.append(_volume(f"chaos360-{instance.name}", f"data-{instance.name}-0", CLAIMS[instance.role],
+                                     f"{NODE_DATA_DIR}/{instance.name}", instance.zone or "", STORAGE_CLASS))
+    # the runner's reports and drill history, on zone a's node (read back there by the tests); its claim names no
+    # class, so the volume has none
+    documents.append(_volume(f"chaos360-{manifests.REPORTS_CLAIM}", manifests.REPORTS_CLAIM, "1Gi", REPORTS_DIR,
+                             REPORTS_ZONE, ""))
     return documents
 
 
-def _reports_volume() -> dict[str, Any]:
-    """The runner's reports and drill history, kept on zone a's node (read back there by the tests)."""
-    return {"apiVersion": "v1", "kind": "PersistentVolume",
-            "metadata": {"name": f"chaos360-{manifests.REPORTS_CLAIM}", "labels": {"chaos360": "lab"}},
-            "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "",
-                     "persistentVolumeReclaimPolicy": "Retain",
-                     "claimRef": {"namespace": NAMESPACE, "name": manifests.REPORTS_CLAIM},
-                     "hostPath": {"path": REPORTS_DIR, "type": "DirectoryOrCreate"},
+def _volume(name: str, claim: str, size: str, path: str, zone: str, storage_class: str) -> dict[str, Any]:
+    """A node-local volume pre-bound to `claim`, on a node of `zone`."""
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name, "labels": {"chaos360": "lab"}},
+            "spec": {"capacity": {"storage": size}, "accessModes": ["ReadWriteOnce"],
+                     "storageClassName": storage_class, "persistentVolumeReclaimPolicy": "Retain",
+                     "claimRef": {"namespace": NAMESPACE, "name": claim},
+                     "hostPath": {"path": path, "type": "DirectoryOrCreate"},
                      "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-                         {"key": manifests.ZONE_KEY, "operator": "In", "values": [REPORTS_ZONE]}]}]}}}}
+                         {"key": manifests.ZONE_KEY, "operator": "In", "values": [zone]}]}]}}}}
 
 
 def apply(kubectl: Any) -> None:

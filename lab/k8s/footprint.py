@@ -3,10 +3,8 @@ as it is now (the run resolves them again when it acts)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from kernel.errors import Chaos360Error
-from lab.k8s.target import POLICY_PREFIX, ROLE_LABEL, RUNNER_ROLE, KubernetesTarget
+from lab.k8s.target import POLICY_PREFIX, KubernetesTarget, is_runner
 
 
 def pod_lines(target: KubernetesTarget, names: list[str]) -> list[str]:
@@ -33,10 +31,6 @@ def zone_lines(target: KubernetesTarget, zone: str) -> list[str]:
     pods = sorted(p.metadata.name for p in target.pods() if zones.get(p.spec.node_name or "") == zone
                   and not is_runner(p))
     return [f"NetworkPolicy {POLICY_PREFIX}{zone} over the pods of {', '.join(inside)}: {', '.join(pods)}"]
-
-
-def is_runner(pod: Any) -> bool:
-    return (pod.metadata.labels or {}).get(ROLE_LABEL) == RUNNER_ROLE
 
 
 def footprint_lines(target: KubernetesTarget, names: list[str], zones: list[str]) -> list[str]:

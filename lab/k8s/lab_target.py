@@ -17,8 +17,6 @@ from lab.k8s.node_faults import LabNode, LabNodes
 from lab.k8s.nodes import plan_nodes
 from lab.k8s.target import ISOLATION_ENV, KubernetesTarget
 
-__all__ = ["ISOLATION_ENV", "lab_nodes", "open_lab_target", "open_run_target", "runner_kubeconfig"]
-
 
 def lab_nodes(target: KubernetesTarget, lab_id: str) -> LabNodes:
     inventory = inventory_store.load(lab_id)

@@ -267,7 +267,7 @@ class KubernetesTarget(ToxiproxySidecars, NotOnKubernetes):
         zones = self.node_zones()
         found: dict[str, list[str]] = {}
         for pod in self.pods():
-            if (pod.metadata.labels or {}).get(ROLE_LABEL) == RUNNER_ROLE:
+            if is_runner(pod):
                 continue
             zone = zones.get(pod.spec.node_name or "", "")
             if zone and (pod.metadata.labels or {}).get(ZONE_LABEL) != zone:
@@ -380,7 +380,7 @@ class KubernetesTarget(ToxiproxySidecars, NotOnKubernetes):
         serving view, so `serving_only` asks the same)."""
         found = []
         for pod in self.pods():
-            if (pod.metadata.labels or {}).get(ROLE_LABEL) == RUNNER_ROLE:
+            if is_runner(pod):
                 continue  # the harness's own runs (a drill that failed is a finding, not an unready service)
             if not _is_ready(pod) and pod.status.phase != "Succeeded":
                 found.append(f"pod {pod.metadata.name} not ready ({pod.status.phase})")
@@ -411,6 +411,11 @@ def short_workloads(kind: str, workloads: list[Any]) -> list[str]:
         if ready < wanted:
             found.append(f"{kind} {workload.metadata.name}: {ready}/{wanted} replicas ready")
     return found
+
+
+def is_runner(pod: Any) -> bool:
+    """A pod of the harness's own (a drill or game-day Job): outside every fault and every readiness judgement."""
+    return (pod.metadata.labels or {}).get(ROLE_LABEL) == RUNNER_ROLE
 
 
 def _is_ready(pod: Any) -> bool:
