@@ -9,17 +9,18 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from kernel import service_client
-from kernel.errors import UsageError
+from kernel.errors import LabError, UsageError
 from kernel.fault import Arguments, Call, Declared, Footprint, Lab, NoArguments, one_of
 from kernel.ledger import Undo
 from kernel.objectives import load_objectives
 from kernel.run import Run, current_run
-from kernel.target import CANARY_SLOT, SURGE_SLOT
-from kernel.waiting import wait_for, within
+from kernel.target import CANARY_SLOT, SURGE_SLOT, ControllerRollout, RolloutState
+from kernel.waiting import poll_until, wait_for, within
 
 UP_TIMEOUT_S = 60.0
 CANARY_FAULTS = ("pause", "kill", "stop")
 DRAIN_TIMEOUT_S = 5.0
+ROLLOUT_TIMEOUT_S = 300.0
 
 
 def _wait_server(run: Run, server: str, state: str, timeout_s: float = UP_TIMEOUT_S) -> float:
@@ -68,6 +69,8 @@ def rolling_restart(configuration: dict[str, Any] | None = None) -> dict[str, An
     policy = load_objectives().rolling_update
     if policy.max_surge < 1:
         raise UsageError("rolling_restart needs max_surge >= 1 in objectives.yaml")
+    if isinstance(run.target, ControllerRollout):
+        return _watch_controller_rollout(run, run.target, policy.max_unavailable)
     apps = [a.name for a in run.inventory.by_role("app")]
     min_serving: list[dict[str, str]] = []
     durations = {}
@@ -85,6 +88,38 @@ def rolling_restart(configuration: dict[str, Any] | None = None) -> dict[str, An
     run.record_effect("rolling-restart", len(durations) == len(apps) and capacity >= len(apps) - policy.max_unavailable,
                       replaced=durations, min_serving=capacity, serving_while_replacing=min_serving)
     return {"replaced_s": durations, "min_serving_during_update": capacity, "replicas": len(apps)}
+
+
+def _watch_controller_rollout(run: Run, target: ControllerRollout, max_unavailable: int) -> dict[str, Any]:
+    """The target's controller replaces the replicas by its own strategy; the harness restarts it and looks at what
+    serves until it is done. Each old replica seen leaving is a replacement, logged as the hand-driven update logs
+    one."""
+    run.record_fault("rolling-restart", Undo(op="await_rollout", args={}), instance="app")
+    started = time.monotonic()
+    target.restart_app()
+    looks: list[RolloutState] = []
+    left: dict[str, float] = {}
+
+    def look() -> RolloutState:
+        state = target.rollout_state()
+        looks.append(state)
+        for replica in state.leaving:
+            if replica not in left:
+                left[replica] = round(time.monotonic() - started, 2)
+                run.events.append("rollout.replace", replica=replica, serving=state.serving)
+        return state
+
+    final = poll_until(look, lambda s: s.done, ROLLOUT_TIMEOUT_S, poll_s=0.25)
+    capacity = min(s.serving for s in looks)
+    took = round(time.monotonic() - started, 2)
+    run.record_effect("rolling-restart", final.done and len(left) >= final.desired
+                      and capacity >= final.desired - max_unavailable,
+                      replaced=left, min_serving=capacity, rollout_s=took, done=final.done)
+    if not final.done:
+        raise LabError(f"the rollout did not finish within {ROLLOUT_TIMEOUT_S:.0f} s: {final.updated}/"
+                       f"{final.desired} replicas updated, {final.serving} serving")
+    return {"replaced_at_s": left, "min_serving_during_update": capacity, "replicas": final.desired,
+            "rollout_s": took}
 
 
 def canary_fault(fault: str = "pause", canary_s: float = 10.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from kernel.inventory import Inventory
 from kernel.ledger import Undo
@@ -150,3 +150,25 @@ class ToxicSpec:
                 raise ValueError(f"toxic {self.kind} has no attribute {key!r}")
             if not 0 <= value <= 3_600_000:
                 raise ValueError(f"toxic attribute {key}={value} is out of range")
+
+
+@dataclass(frozen=True)
+class RolloutState:
+    """One look at a controller's rolling update of the app: what it wants, what is new, what serves."""
+
+    desired: int
+    updated: int
+    serving: int
+    leaving: tuple[str, ...] = ()
+    """Old replicas being replaced (terminating), by pod or replica name."""
+    done: bool = False
+
+
+@runtime_checkable
+class ControllerRollout(Protocol):
+    """A target whose own controller replaces the app's replicas on a restart (a Kubernetes Deployment): the
+    harness starts the rollout and watches it, instead of driving a balancer by hand."""
+
+    def restart_app(self) -> None: ...
+
+    def rollout_state(self) -> RolloutState: ...

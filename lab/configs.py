@@ -82,15 +82,15 @@ def haproxy_cfg(topology: Topology) -> str:
         f"\n  server surge {variant_ip(settings, SURGE_SLOT)}:8080 check disabled"
         f"\n  server canary {variant_ip(settings, CANARY_SLOT)}:8080 check disabled weight {CANARY_WEIGHTS[1]}"
     )
-    return balancer_cfg(servers, admin_socket=True)
+    return balancer_cfg(servers)
 
 
-def balancer_cfg(servers: str, admin_socket: bool) -> str:
-    """HAProxy in front of the app: health-checked on /ready, failing open to every server when none is ready. The
-    Docker lab's takes runtime commands on its admin socket (surge, canary); the Kubernetes lab's edge needs none."""
-    socket = "\n  stats socket ipv4@0.0.0.0:9999 level admin" if admin_socket else ""
+def balancer_cfg(servers: str) -> str:
+    """HAProxy in front of the app: health-checked on /ready, failing open to every server when none is ready;
+    runtime commands (surge, canary) on its admin socket."""
     return f"""global
-  maxconn 4096{socket}
+  maxconn 4096
+  stats socket ipv4@0.0.0.0:9999 level admin
 defaults
   mode http
   timeout connect 2s

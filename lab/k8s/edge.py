@@ -2,7 +2,9 @@
 node's NodePort and health-checks `/ready` through it. The app Service's `externalTrafficPolicy: Local` makes a
 node's NodePort reach only that node's replica, so a node whose replica is down or cut off leaves the rotation, as
 behind a cloud balancer. When every node fails its check (all replicas unready at once, as in a Redis failover), it
-fails open to all of them, like the Docker lab's HAProxy. The harness (and Locust) reach it on loopback."""
+fails open to all of them, like the Docker lab's HAProxy. A canary's NodePort, when a run starts one, gets 10 of
+every 100 requests (the nodes 30 each), steered on the balancer's admin socket. The harness (and Locust) reach it on
+loopback."""
 
 from __future__ import annotations
 
@@ -18,22 +20,25 @@ import docker.errors
 from kernel.errors import LabError
 from kernel.inventory import InventoryInstance
 from lab import build
-from lab.configs import FAIL_OPEN_SUFFIX, balancer_cfg
+from lab.configs import CANARY_WEIGHTS, FAIL_OPEN_SUFFIX, balancer_cfg
 from lab.containers import LABEL_LAB, LABEL_NAME, LABEL_ROLE
-from lab.k8s.manifests import APP_NODE_PORT
+from lab.k8s.manifests import APP_NODE_PORT, CANARY_NODE_PORT
 from lab.k8s.nodes import Node
 from lab.readiness import Check
 
 NAME, ROLE = "lb", "lb"
-HOST_PORTS = {"http": 18080, "stats": 18404}
-CONTAINER_PORTS = {"http": 80, "stats": 8404}
+HOST_PORTS = {"http": 18080, "stats": 18404, "admin": 18999}
+CONTAINER_PORTS = {"http": 80, "stats": 8404, "admin": 9999}
+CANARY = "canary"
 EDGE_IP_OCTET = 5
 
 
 def edge_cfg(nodes: list[Node]) -> str:
-    servers = "\n".join(f"  server {n.name} {n.ip}:{APP_NODE_PORT} check" for n in nodes)
+    weight = CANARY_WEIGHTS[0] // len(nodes)
+    servers = "\n".join(f"  server {n.name} {n.ip}:{APP_NODE_PORT} check weight {weight}" for n in nodes)
     servers += "".join(f"\n  server {n.name}{FAIL_OPEN_SUFFIX} {n.ip}:{APP_NODE_PORT} backup" for n in nodes)
-    return balancer_cfg(servers, admin_socket=False)
+    servers += f"\n  server {CANARY} {nodes[0].ip}:{CANARY_NODE_PORT} check disabled weight {CANARY_WEIGHTS[1]}"
+    return balancer_cfg(servers)
 
 
 def container_name(lab_id: str) -> str:
@@ -84,8 +89,8 @@ def instance(lab_id: str, nodes: list[Node]) -> InventoryInstance:
                              ports=dict(CONTAINER_PORTS), host_ports=dict(HOST_PORTS))
 
 
-def _node_rows() -> list[dict[str, str]]:
-    """The balancer's statistics row of each node; the fail-open backups left out."""
+def _server_rows() -> list[dict[str, str]]:
+    """The balancer's statistics row of each server (the nodes, the canary); the fail-open backups left out."""
     url = f"http://127.0.0.1:{HOST_PORTS['stats']}/stats;csv"
     with urllib.request.urlopen(url, timeout=2) as response:
         text = response.read().decode()
@@ -95,13 +100,13 @@ def _node_rows() -> list[dict[str, str]]:
 
 
 def server_states() -> dict[str, str]:
-    """Each node as the balancer's health checks see it (UP, DOWN...)."""
-    return {row["svname"]: row["status"] for row in _node_rows()}
+    """Each node (and the canary) as the balancer's health checks see it (UP, DOWN, MAINT...)."""
+    return {row["svname"]: row["status"] for row in _server_rows()}
 
 
 def check(nodes: int) -> Check:
     try:
-        rows = _node_rows()
+        rows = [row for row in _server_rows() if row["svname"] != CANARY]
     except OSError as error:
         return Check("balancer", False, f"stats unreachable: {error}")
     return judge_nodes(rows, nodes)

@@ -1,10 +1,12 @@
 """What a fault can leave behind on the Kubernetes lab, looked for in the cluster itself, and how each is undone:
 entries of the cluster's ledger, and what a harness killed before its record leaves (zone filters on nodes, isolation
-policies, frozen containers, members scaled to zero)."""
+policies, frozen containers, members scaled to zero, a canary)."""
 
 from __future__ import annotations
 
 from kernel.errors import LabError
+from kernel.target import CANARY_SLOT
+from lab.k8s.canary import CANARY, SERVER
 from lab.k8s.target import KubernetesTarget
 from lab.leftovers import toxic_leftovers
 
@@ -27,6 +29,17 @@ def scaled_down(target: KubernetesTarget) -> list[str]:
     return sorted(m.metadata.name for m in members if (m.spec.replicas or 0) == 0)
 
 
+def canary_in_rotation(target: KubernetesTarget) -> list[str]:
+    """The balancer in front still sending to the canary's port (its server not in maintenance)."""
+    if target.external_balancer is None:
+        return []
+    try:
+        state = target.external_balancer.server_states().get(SERVER, "MAINT")
+    except OSError:
+        return []
+    return [] if state.startswith("MAINT") else [f"balancer server {SERVER} in rotation ({state})"]
+
+
 def find_leftovers(target: KubernetesTarget) -> list[str]:
     return [f"ledger entry {e.fault} ({e.id})" for e in target.ledger().entries()] + fault_traces(target)
 
@@ -41,6 +54,8 @@ def fault_traces(target: KubernetesTarget) -> list[str]:
     found += [f"NetworkPolicy {name}" for name in target.isolation_policies()]
     found += [f"{node}: container {cid[:12]} frozen" for node, ids in paused_tasks(target).items() for cid in ids]
     found += [f"member {name} scaled to 0" for name in scaled_down(target)]
+    found += [f"canary deployment {CANARY} (slot {slot})" for slot in target.variant_slots()]
+    found += canary_in_rotation(target)
     return found + toxic_leftovers(target.inventory, target) if _deployed(target) else found
 
 
@@ -74,6 +89,8 @@ def heal(target: KubernetesTarget) -> list[str]:
         target.networking.delete_namespaced_network_policy(name, target.namespace)
     for name in scaled_down(target):
         target.start(name)
+    if target.variant_slots() or canary_in_rotation(target):
+        target.remove_variant(CANARY_SLOT)
     if _deployed(target):
         clear_links(target)
     return undone

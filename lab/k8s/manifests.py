@@ -32,6 +32,7 @@ STORAGE_CLASS = "chaos360-local"
 IMAGES = {"base": "chaos360/base:k8s", "cassandra": "chaos360/cassandra:k8s", "app": "chaos360/app:k8s",
           "toxiproxy": "chaos360/toxiproxy:k8s"}
 APP_NODE_PORT = 30080
+CANARY_NODE_PORT = 30081  # the canary's Service, weighted by the balancer in front (lab/k8s/canary.py)
 PROMETHEUS_NODE_PORT = 30090
 CONFIG_MAP = "agent360-config"
 APP_PODS_SERVICE = "agent360-pods"
@@ -143,7 +144,7 @@ def _app(topo: Topology) -> list[Doc]:
            "livenessProbe": {"httpGet": {"path": "/health", "port": 8080}, "periodSeconds": 5, "failureThreshold": 3},
            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 1, "failureThreshold": 2},
            "lifecycle": {"preStop": {"exec": {"command": ["sleep", "3"]}}}}
-    sidecar = {"name": "toxiproxy", "image": IMAGES["toxiproxy"],
+    sidecar = {"name": "toxiproxy", "image": IMAGES["toxiproxy"], "restartPolicy": "Always",
                "command": ["/usr/local/bin/toxiproxy-server", "-host", "0.0.0.0", "-port", "8474", "-config",
                            "/config/toxiproxy.json"],
                "ports": [{"name": "toxiproxy", "containerPort": 8474}],
@@ -157,7 +158,8 @@ def _app(topo: Topology) -> list[Doc]:
                  "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
                  "template": {"metadata": {"labels": labels},
                               "spec": {"topologySpreadConstraints": [spread], "terminationGracePeriodSeconds": 15,
-                                       "enableServiceLinks": False, "containers": [app, sidecar],
+                                       "enableServiceLinks": False, "initContainers": [sidecar],
+                                       "containers": [app],
                                        "volumes": [{"name": "config", "configMap": {"name": CONFIG_MAP}}]}}},
     }
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "agent360", "labels": labels},
@@ -232,8 +234,10 @@ RUNNER_RULES = [
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "delete", "patch"]},
     {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]},
     {"apiGroups": [""], "resources": ["services", "endpoints"], "verbs": ["get", "list"]},
+    {"apiGroups": [""], "resources": ["services"], "verbs": ["create", "delete"]},
     {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "update", "patch", "delete"]},
     {"apiGroups": ["apps"], "resources": ["statefulsets", "deployments"], "verbs": ["get", "list", "patch"]},
+    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["create", "delete"]},
     {"apiGroups": ["apps"], "resources": ["statefulsets/scale", "deployments/scale"],
      "verbs": ["get", "patch", "update"]},
     {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
@@ -241,8 +245,9 @@ RUNNER_RULES = [
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
      "verbs": ["get", "create", "update", "delete"]},
 ]
-"""What the harness does in its namespace: find, crash and replace pods, scale members, cut zones with policies,
-keep its ledger and its run lease. Nothing beyond the namespace but reading nodes (their zones)."""
+"""What the harness does in its namespace: find, crash and replace pods, scale members, restart the app's rollout,
+start and remove a canary (a Deployment and its Service), cut zones with policies, keep its ledger and its run lease.
+Nothing beyond the namespace but reading nodes (their zones)."""
 RUNNER_IMAGE = "chaos360/runner:k8s"
 REPORTS_CLAIM = "chaos360-reports"
 DRILL_CRONJOB = "chaos360-drill"

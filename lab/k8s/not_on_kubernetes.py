@@ -11,8 +11,6 @@ NEEDS = {
     "actions.links.cut_link": "a link cut through an app pod's sidecar (disabling its proxy can hang it)",
     "actions.links.degrade_link": "link toxics through an app pod's sidecar (not yet proven there)",
     "actions.links.flap_link": "a flapping link through an app pod's sidecar (disabling its proxy can hang it)",
-    "actions.deploy.rolling_restart": "the surge replica of a rolling update",
-    "actions.deploy.canary_fault": "the canary replica",
     "actions.balancer.blind_health_checks": "turning the balancer's health checks off",
     "actions.backup.take_backup": "copying member files",
     "actions.disaster.lose_data": "destroying a member with its data",
@@ -36,21 +34,6 @@ class NotOnKubernetes:
     def _refuse(self, what: str) -> UsageError:
         return UsageError(f"{what}: not available on the Kubernetes target yet; run this experiment on the Docker lab "
                           "(`chaos360 lab up`)")
-
-    def variant_slots(self) -> list[int]:
-        return []
-
-    def remove_variant(self, slot: int) -> None:
-        raise self._refuse("extra app replicas (surge, canary)")
-
-    def start_variant(self, slot: int, env: dict[str, str], zone: str = "a") -> str:
-        raise self._refuse("extra app replicas (surge, canary)")
-
-    def break_variant(self, slot: int, how: str) -> None:
-        raise self._refuse("extra app replicas (surge, canary)")
-
-    def set_balancer_state(self, server: str, state: str) -> None:
-        raise self._refuse("draining a server by hand (the Service follows readiness)")
 
     def balancer_sessions(self) -> dict[str, int]:
         raise self._refuse("per-server sessions")

@@ -27,10 +27,12 @@ from kernel.inventory import Inventory, InventoryInstance
 from kernel.ledger import Ledger, Undo
 from kernel.waiting import wait_for
 from lab.k8s.access import ClusterAccess
+from lab.k8s.canary import EdgeCanary
 from lab.k8s.cluster_ledger import ConfigMapLedgerStore
 from lab.k8s.node_faults import LabNodes
 from lab.k8s.node_repair import DAEMONS, restart_network_daemons, stale_nodes
 from lab.k8s.not_on_kubernetes import NotOnKubernetes
+from lab.k8s.rollout import DeploymentRollouts
 from lab.k8s.service_inventory import read_inventory
 from lab.links import ToxiproxySidecars
 from lab.readiness import Check
@@ -54,7 +56,7 @@ class ExternalBalancer(Protocol):
     def server_states(self) -> dict[str, str]: ...
 
 
-class KubernetesTarget(ToxiproxySidecars, NotOnKubernetes):
+class KubernetesTarget(ToxiproxySidecars, DeploymentRollouts, EdgeCanary, NotOnKubernetes):
     def __init__(self, access: ClusterAccess, nodes: LabNodes | None = None, isolation: str = "policy") -> None:
         if isolation not in ISOLATION_MODES:
             raise UsageError(f"isolation {isolation!r} is not one of {list(ISOLATION_MODES)}")
@@ -322,16 +324,23 @@ class KubernetesTarget(ToxiproxySidecars, NotOnKubernetes):
             "rejoin": lambda: self._rejoin_either(str(args["zone"])),
             "remove_toxic": lambda: self.remove_toxic(str(args["sidecar"]), str(args["proxy"]), str(args["toxic"])),
             "enable_proxy": lambda: self.set_proxy_enabled(str(args["sidecar"]), str(args["proxy"]), True),
+            "await_rollout": lambda: self.await_rollout(),
+            "remove_variant": lambda: self.remove_variant(int(args["slot"])),
         }
         if undo.op not in operations:
             raise LabError(f"unknown undo operation {undo.op!r} on Kubernetes")
         operations[undo.op]()
 
     def balancer_states(self) -> dict[str, str]:
-        """The app Service's view: each replica (app-<zone>) UP when its pod is Ready, so in the endpoints."""
+        """The app Service's view: each replica (app-<zone>) UP when its pod is Ready, so in the endpoints; and the
+        canary as the balancer in front sees it, when there is one."""
         zones = self.node_zones()
-        return {f"app-{zones.get(node, '')}": "UP" if ready else "DOWN"
-                for node, ready in self.replicas_ready().items()}
+        states = {f"app-{zones.get(node, '')}": "UP" if ready else "DOWN"
+                  for node, ready in self.replicas_ready().items()}
+        if self.external_balancer is not None:
+            with contextlib.suppress(OSError):
+                states.update({k: v for k, v in self.external_balancer.server_states().items() if k == "canary"})
+        return states
 
     def repair_stale(self) -> list[str]:
         """A lab node whose replica is Ready while the balancer sees the node DOWN has stale network daemons

@@ -34,7 +34,15 @@ def test_the_app_is_one_deployment_of_three_spread_over_zones_updated_one_at_a_t
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
     assert "preStop" in container["lifecycle"]
-    assert [c["name"] for c in app["template"]["spec"]["containers"]] == ["agent360", "toxiproxy"]
+    assert [c["name"] for c in app["template"]["spec"]["containers"]] == ["agent360"]
+
+
+def test_the_sidecar_starts_before_the_app_and_outlives_its_drain() -> None:
+    """A plain second container gets SIGTERM with the app: the app then drained its last requests into a dead proxy
+    (a rolling update answered 503 to 30% of requests for 8 s). A native sidecar stops after the app has exited."""
+    pod = _by_kind("Deployment")["agent360"]["spec"]["template"]["spec"]
+    sidecars = pod["initContainers"]
+    assert [(c["name"], c["restartPolicy"]) for c in sidecars] == [("toxiproxy", "Always")]
 
 
 def test_the_app_reaches_every_datastore_through_its_own_sidecar() -> None:

@@ -13,7 +13,8 @@ from kernel.experiment_file import read_experiment
 from kernel.inventory import Inventory, InventoryInstance
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
-RUNS_ON_KUBERNETES = {"app-replica-kill", "zone-partition", "redis-master-failover", "cassandra-node-loss"}
+RUNS_ON_KUBERNETES = {"app-replica-kill", "zone-partition", "redis-master-failover", "cassandra-node-loss",
+                      "rolling-update", "canary-fault"}
 
 
 def _instance(name: str, role: str, zone: str | None, ip: str, ports: dict[str, int]) -> InventoryInstance:

@@ -3,6 +3,7 @@ them, in both zone-isolation modes, and weaker builds (rolled out by the Deploym
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from chaos360.healing import heal_lab
 from lab.k8s.cluster import kubectl
 from lab.k8s.lab_target import open_lab_target
 from lab.k8s.leftovers import find_leftovers
-from lab.k8s.manifests import NAMESPACE
+from lab.k8s.manifests import NAMESPACE, documents
 from tests.integration.k8s.conftest import LAB, ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
@@ -35,7 +36,7 @@ def k8s_ready(k8s_lab: subprocess.CompletedProcess[str]) -> None:
 
 @pytest.mark.parametrize(("experiment", "isolation"), [
     ("app-replica-kill", "node"), ("zone-partition", "node"), ("zone-partition", "policy"),
-    ("redis-master-failover", "node"),
+    ("redis-master-failover", "node"), ("rolling-update", "node"), ("canary-fault", "node"),
 ])
 def test_the_resilient_build_passes_on_kubernetes(k8s_ready: None, experiment: str, isolation: str) -> None:
     result = run(experiment, isolation)
@@ -83,3 +84,42 @@ def test_a_weak_build_fails_its_experiment_on_kubernetes(k8s_ready: None, weak_b
     assert result.returncode == 1, output[-3000:]
     assert f"{experiment}: FAIL" in output or f"{experiment}: ABORTED" in output, output[-3000:]
     assert "> limit" in output or "aborted: error rate" in output, output[-3000:]
+
+
+def _sidecar_as_plain_container() -> list[dict[str, object]]:
+    """The Toxiproxy sidecar moved to the pod's containers, as sidecars were written before native ones: it gets
+    SIGTERM with the app, so the app drains its last requests into a proxy that is gone."""
+    deployment = next(d for docs in documents().values() for d in docs
+                      if d["kind"] == "Deployment" and d["metadata"]["name"] == "agent360")
+    sidecar = {k: v for k, v in deployment["spec"]["template"]["spec"]["initContainers"][0].items()
+               if k != "restartPolicy"}
+    return [{"op": "remove", "path": "/spec/template/spec/initContainers"},
+            {"op": "add", "path": "/spec/template/spec/containers/-", "value": sidecar}]
+
+
+def _patch_app(patch: list[dict[str, object]]) -> None:
+    kubectl(LAB, "-n", NAMESPACE, "patch", "deployment/agent360", "--type=json", "-p", json.dumps(patch))
+    kubectl(LAB, "-n", NAMESPACE, "rollout", "status", "deployment/agent360", "--timeout=240s", timeout_s=260)
+    ready = heal_lab(LAB, wait_ready_s=120, check_ready=True)
+    assert not ready.failed, ready.summary()
+
+
+@pytest.fixture
+def sidecar_stopping_with_the_app() -> Iterator[None]:
+    plain = _sidecar_as_plain_container()
+    _patch_app(plain)
+    try:
+        yield
+    finally:
+        sidecar = {**plain[1]["value"], "restartPolicy": "Always"}  # type: ignore[dict-item]
+        _patch_app([{"op": "remove", "path": "/spec/template/spec/containers/1"},
+                    {"op": "add", "path": "/spec/template/spec/initContainers", "value": [sidecar]}])
+
+
+def test_a_sidecar_that_stops_with_the_app_fails_the_rolling_update(
+        k8s_ready: None, sidecar_stopping_with_the_app: None) -> None:
+    result = run("rolling-update")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert "rolling-update: FAIL" in output, output[-3000:]
+    assert "> limit" in output or "recovery fail" in output, output[-3000:]
