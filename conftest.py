@@ -1,6 +1,7 @@
 """The pytest gate: every experiments/*.yaml is a test item, run through chaoslib with rollbacks always.
 
-An experiment tagged `drill` (long, for scheduled drills) is marked `drill` and left out unless `-m` selects it."""
+An experiment tagged `drill` (long, for scheduled drills) is marked `drill` and left out unless `-m` selects it; on a
+Kubernetes target, an experiment whose steps it does not have is left out with why."""
 
 from __future__ import annotations
 
@@ -42,12 +43,16 @@ class ExperimentFile(pytest.File):
 
 def experiment_tags(path: Path) -> list[str]:
     """The experiment's `tags`; none for a file that does not parse (running it reports why)."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return []
+    document = _document(path)
     tags = document.get("tags") if isinstance(document, dict) else None
     return [str(tag) for tag in tags] if isinstance(tags, list) else []
+
+
+def _document(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -55,6 +60,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     gate and CI stay within their time. Tests on the Kubernetes lab run last: it replaces the Docker lab (one lab at
     a time on a small machine)."""
     items.sort(key=lambda item: item.get_closest_marker(K8S) is not None)
+    _leave_out_what_kubernetes_cannot_run(config, items)
     if config.option.markexpr:
         return
     terminal = config.pluginmanager.get_plugin("terminalreporter")
@@ -66,6 +72,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if not item.get_closest_marker(marker)]
         if terminal is not None:
             terminal.write_line(f"chaos360: {len(left)} {what} left out; `pytest -m {marker}` runs them")
+
+
+def _leave_out_what_kubernetes_cannot_run(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a Kubernetes target, the experiments whose steps it does not have are left out, each named with why."""
+    experiments = [item for item in items if isinstance(item, ExperimentItem)]
+    if not experiments or not _on_kubernetes():
+        return
+    from lab.k8s.not_on_kubernetes import experiment_refusal
+
+    reasons = {item: experiment_refusal(_document(item.path)) for item in experiments}
+    left = [item for item, reason in reasons.items() if reason]
+    if not left:
+        return
+    config.hook.pytest_deselected(items=left)
+    items[:] = [item for item in items if item not in left]
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        for item in left:
+            terminal.write_line(f"chaos360: {item.name} left out on Kubernetes: {reasons[item]}")
+
+
+def _on_kubernetes() -> bool:
+    from chaos360.binding import lab_binding
+    from kernel.errors import Chaos360Error
+
+    try:
+        return lab_binding(os.environ.get("CHAOS360_LAB_ID", "chaos360")).name.startswith(K8S)
+    except Chaos360Error:
+        return False
 
 
 class ExperimentFailed(Exception):
@@ -104,7 +139,7 @@ _LAB_READY = pytest.StashKey[bool]()
 
 def _ensure_lab(config: pytest.Config) -> None:
     """Start the ha lab once per session when it is not serving; a serving lab is gated as it runs (a build started
-    with `lab up --app-env` included)."""
+    with `lab up --app-env` included), and a Kubernetes target is never swapped for the Docker lab."""
     if config.stash.get(_LAB_READY, False):
         return
     from kernel.progress import Progress
@@ -112,7 +147,7 @@ def _ensure_lab(config: pytest.Config) -> None:
     from lab.topology import LabSettings
 
     lab_id = os.environ.get("CHAOS360_LAB_ID", "chaos360")
-    if not _serving(lab_id):
+    if not _on_kubernetes() and not _serving(lab_id):
         docker_lab.up(LabSettings(lab_id=lab_id), Progress())
     config.stash[_LAB_READY] = True
 

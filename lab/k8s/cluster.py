@@ -148,6 +148,7 @@ def up(lab_id: str, subnet: str, progress: Progress) -> Inventory:
     inventory = to_inventory(lab_id, subnet, nodes)
     wait_until(lambda: checks(inventory), READY_TIMEOUT_S, progress)
     host_routes.install(planned_host_routes(inventory))
+    host_routes.refuse_unserved(subnet, control_plane.SERVICE_CIDR)
     edge.ensure(client, lab_id, network_name(lab_id), nodes)
     progress.step("cluster ready; deploying Agent360 (deploy/k8s)")
     agent360.apply(lambda *args, **kw: kubectl(lab_id, *args, **kw))
@@ -172,6 +173,7 @@ def down(lab_id: str, progress: Progress) -> int:
         with contextlib.suppress(docker.errors.APIError):
             network.remove()
     host_routes.remove()
+    host_routes.remove_refusals()
     shutil.rmtree(home(lab_id), ignore_errors=True)
     running = inventory_store.find(lab_id)
     if running is not None and running.profile == PROFILE:
@@ -267,8 +269,9 @@ def _host_route_check(inventory: Inventory) -> Check:
         missing = set(planned_host_routes(inventory)) - set(host_routes.installed())
     except LabError as error:
         return Check("harness routes", False, str(error))
-    detail = f"missing: {', '.join(sorted(r.destination for r in missing))}" if missing else "installed"
-    return Check("harness routes", not missing, detail)
+    refusing = host_routes.refuses_unserved(inventory.subnet, control_plane.SERVICE_CIDR)
+    gaps = sorted(r.destination for r in missing) + ([] if refusing else ["the refusal of unserved Services"])
+    return Check("harness routes", not gaps, f"missing: {', '.join(gaps)}" if gaps else "installed")
 
 
 def _dns_check(inventory: Inventory) -> Check:

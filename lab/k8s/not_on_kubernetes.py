@@ -8,9 +8,6 @@ from pathlib import Path
 from kernel.errors import UsageError
 
 NEEDS = {
-    "actions.links.cut_link": "a link cut through an app pod's sidecar (disabling its proxy can hang it)",
-    "actions.links.degrade_link": "link toxics through an app pod's sidecar (not yet proven there)",
-    "actions.links.flap_link": "a flapping link through an app pod's sidecar (disabling its proxy can hang it)",
     "actions.balancer.blind_health_checks": "turning the balancer's health checks off",
     "actions.backup.take_backup": "copying member files",
     "actions.disaster.lose_data": "destroying a member with its data",
@@ -25,6 +22,24 @@ def refusal(provider: str) -> str | None:
         return None
     return (f"this step needs {NEEDS[provider]}, which the Kubernetes target does not have yet; run this "
             "experiment on the Docker lab")
+
+
+def experiment_refusal(document: object) -> str | None:
+    """Why the Kubernetes target cannot run an experiment (its first step that needs what it does not have, by
+    the step's name), or None; read from the experiment as written, before any check of it."""
+    steps = [step for section in ("method", "rollbacks") for step in _listed(document, section)]
+    for step in steps:
+        provider = step.get("provider")
+        if isinstance(provider, dict) and provider.get("type") == "python":
+            needed = NEEDS.get(f"{provider.get('module')}.{provider.get('func')}")
+            if needed:
+                return f"step {step.get('name')!r} needs {needed}"
+    return None
+
+
+def _listed(document: object, section: str) -> list[dict[str, object]]:
+    found = document.get(section) if isinstance(document, dict) else None
+    return [step for step in found if isinstance(step, dict)] if isinstance(found, list) else []
 
 
 class NotOnKubernetes:

@@ -12,7 +12,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -34,6 +34,7 @@ from lab.k8s.node_repair import DAEMONS, restart_network_daemons, stale_nodes
 from lab.k8s.not_on_kubernetes import NotOnKubernetes
 from lab.k8s.rollout import DeploymentRollouts
 from lab.k8s.service_inventory import read_inventory
+from lab.k8s.sidecar_dials import dial_ender, pending_dials_ended
 from lab.links import ToxiproxySidecars
 from lab.readiness import Check
 
@@ -46,6 +47,7 @@ ROLE_LABEL, RUNNER_ROLE = "chaos360.io/role", "runner"
 ISOLATION_MODES = ("node", "policy")
 ISOLATION_ENV = "CHAOS360_K8S_ISOLATION"
 STOP_WAIT_S = 60.0
+SWITCH_WAIT_S = 30.0
 
 
 class ExternalBalancer(Protocol):
@@ -64,6 +66,7 @@ class KubernetesTarget(ToxiproxySidecars, DeploymentRollouts, EdgeCanary, NotOnK
             raise UsageError("node-level zone isolation needs the cluster's nodes: only the Kubernetes lab has them")
         self.access, self.nodes, self.isolation = access, nodes, isolation
         self._exec_lock = threading.Lock()
+        self._dials_ended: set[str] = set()
         self.balancer: InventoryInstance | None = None
         self.external_balancer: ExternalBalancer | None = None
         """The balancer in front of the nodes (the lab's): its view joins the serving checks."""
@@ -235,6 +238,34 @@ class KubernetesTarget(ToxiproxySidecars, DeploymentRollouts, EdgeCanary, NotOnK
             code = response.returncode
             response.close()
         return int(code if code is not None else -1), output
+
+    # --- links ---------------------------------------------------------------------------------------------------
+
+    def set_proxy_enabled(self, sidecar: str, proxy: str, enabled: bool) -> None:
+        """On the lab a switch does not wait for a pending dial of the sidecar's (see sidecar_dials); elsewhere a
+        switch that does not answer is an error."""
+        if self.nodes is not None and sidecar not in self._dials_ended:
+            self._dial_ender(sidecar)()
+            self._dials_ended.add(sidecar)
+        try:
+            super().set_proxy_enabled(sidecar, proxy, enabled)
+            return
+        except LabError:
+            if self.nodes is None:
+                raise
+        with pending_dials_ended(self._dial_ender(sidecar)):
+            wait_for(lambda: self._proxy_enabled(sidecar, proxy) == enabled, SWITCH_WAIT_S,
+                     f"{sidecar}/{proxy} {'enabled' if enabled else 'disabled'}", poll_s=0.25)
+
+    def _proxy_enabled(self, sidecar: str, proxy: str) -> bool:
+        return f"{proxy}:disabled" not in self.toxics(sidecar)
+
+    def _dial_ender(self, sidecar: str) -> Callable[[], None]:
+        assert self.nodes is not None
+        proxies = self._toxiproxy(sidecar, "GET", "/proxies")
+        upstreams = [str(p.get("upstream", "")) for p in proxies.values()] if isinstance(proxies, dict) else []
+        node, container_id = self._node_task(f"app-{self._sidecar(sidecar).zone}")
+        return dial_ender(self.nodes, node, self.nodes.task_pid(node, container_id), upstreams)
 
     # --- zones ---------------------------------------------------------------------------------------------------
 

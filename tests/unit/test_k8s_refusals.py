@@ -6,15 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from chaos360.validation import validate
 from kernel.errors import UsageError
 from kernel.experiment_file import read_experiment
 from kernel.inventory import Inventory, InventoryInstance
+from lab.k8s.not_on_kubernetes import experiment_refusal
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 RUNS_ON_KUBERNETES = {"app-replica-kill", "zone-partition", "redis-master-failover", "cassandra-node-loss",
-                      "rolling-update", "canary-fault"}
+                      "rolling-update", "canary-fault", "datastore-latency", "flapping-link", "zone-db-link-cut",
+                      "zone-redis-link-cut"}
 
 
 def _instance(name: str, role: str, zone: str | None, ip: str, ports: dict[str, int]) -> InventoryInstance:
@@ -56,3 +59,10 @@ def test_each_experiment_runs_on_kubernetes_or_is_refused_in_one_line(path: Path
 def test_the_refusal_belongs_to_the_kubernetes_target_only() -> None:
     path = EXPERIMENTS / "zone-db-link-cut.yaml"
     validate(path, read_experiment(path), k8s_inventory().model_copy(update={"profile": "ha"}))
+
+
+@pytest.mark.parametrize("path", _experiments(), ids=lambda p: p.stem)
+def test_the_gate_leaves_out_on_kubernetes_exactly_what_the_check_refuses(path: Path) -> None:
+    reason = experiment_refusal(yaml.safe_load(path.read_text(encoding="utf-8")))
+    assert (reason is None) == (path.stem in RUNS_ON_KUBERNETES), reason
+    assert reason is None or (reason.startswith("step '") and "\n" not in reason)

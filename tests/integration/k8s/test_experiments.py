@@ -37,6 +37,8 @@ def k8s_ready(k8s_lab: subprocess.CompletedProcess[str]) -> None:
 @pytest.mark.parametrize(("experiment", "isolation"), [
     ("app-replica-kill", "node"), ("zone-partition", "node"), ("zone-partition", "policy"),
     ("redis-master-failover", "node"), ("rolling-update", "node"), ("canary-fault", "node"),
+    ("datastore-latency", "node"), ("flapping-link", "node"), ("zone-db-link-cut", "node"),
+    ("zone-redis-link-cut", "node"),
 ])
 def test_the_resilient_build_passes_on_kubernetes(k8s_ready: None, experiment: str, isolation: str) -> None:
     result = run(experiment, isolation)
@@ -73,6 +75,8 @@ WEAK_BUILDS = [
     ("AGENT360_READY_CHECKS=none", "zone-partition"),
     ("AGENT360_CASSANDRA_CL=ALL", "cassandra-node-loss"),
     ("AGENT360_REDIS_MODE=direct", "redis-master-failover"),
+    ("AGENT360_RETRIES=0", "flapping-link"),
+    ("AGENT360_READY_CHECKS=cassandra", "zone-redis-link-cut"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -102,6 +103,55 @@ def test_a_stopped_member_stays_down_until_started(target: KubernetesTarget) -> 
     target.start("cassandra-c")
     assert _until(lambda: target.is_running("cassandra-c"), 180)
     assert _until(lambda: target.unready() == [], 120), target.unready()
+
+
+def _connect_s(target: KubernetesTarget, app: str, address: str) -> tuple[str, float]:
+    """How a connect from the app pod's own network namespace ends, and after how long."""
+    script = (f"import socket, time\nstarted = time.monotonic()\ntry:\n    socket.create_connection(({address!r}, "
+              "6379), timeout=20).close()\n    print('connected', end=' ')\nexcept OSError as error:\n    "
+              "print(type(error).__name__, end=' ')\nprint(round(time.monotonic() - started, 2))")
+    code, output = target.exec(app, ["python3", "-c", script])
+    assert code == 0, output
+    outcome, took = output.split()
+    return outcome, float(took)
+
+
+def test_a_member_without_endpoints_refuses_a_pods_connection_at_once(target: KubernetesTarget) -> None:
+    """As kube-proxy refuses it on a cluster; the lab's kube-router accepted pod traffic first and the host's routes
+    brought it back, so it hung for two minutes."""
+    kubectl(LAB, "-n", NAMESPACE, "create", "service", "clusterip", "chaos360-probe-unserved", "--tcp=6379:6379")
+    try:
+        address = kubectl(LAB, "-n", NAMESPACE, "get", "service", "chaos360-probe-unserved", "-o",
+                          "jsonpath={.spec.clusterIP}").strip()
+        time.sleep(2)  # kube-proxy's sync
+        outcome, took = _connect_s(target, "app-a", address)
+    finally:
+        kubectl(LAB, "-n", NAMESPACE, "delete", "service", "chaos360-probe-unserved")
+    assert outcome == "ConnectionRefusedError" and took < 2, (outcome, took)
+
+
+def test_a_sidecar_whose_dial_hangs_is_still_switched_at_once(target: KubernetesTarget) -> None:
+    """Toxiproxy dials an upstream without a timeout and a disable waits for that dial: a proxy whose upstream
+    drops every packet is switched off and on within seconds all the same."""
+    blackhole, node = "10.244.250.250", target.pod("app-a").spec.node_name
+    assert target.nodes is not None
+    target.nodes.run(node, f"iptables -I FORWARD -d {blackhole} -j DROP && iptables -I OUTPUT -d {blackhole} -j DROP")
+    sidecar = target.inventory.get("toxiproxy-a")
+    body = {"name": "probe", "listen": "0.0.0.0:7999", "upstream": f"{blackhole}:6379"}
+    target._toxiproxy("toxiproxy-a", "POST", "/proxies", body)
+    try:
+        client = socket.create_connection((sidecar.host, 7999), timeout=5)
+        time.sleep(1)  # the proxy has accepted it and dials
+        started = time.monotonic()
+        target.set_proxy_enabled("toxiproxy-a", "probe", False)
+        assert "probe:disabled" in target.toxics("toxiproxy-a")
+        target.set_proxy_enabled("toxiproxy-a", "probe", True)
+        assert time.monotonic() - started < 8, "the switch waited for the dial"
+        client.close()
+    finally:
+        target._toxiproxy("toxiproxy-a", "DELETE", "/proxies/probe")
+        target.nodes.run(node, f"iptables -D FORWARD -d {blackhole} -j DROP; iptables -D OUTPUT -d {blackhole} -j DROP",
+                         check=False)
 
 
 def _access(**changes: object) -> ClusterAccess:

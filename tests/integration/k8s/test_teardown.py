@@ -24,6 +24,7 @@ def test_down_leaves_no_node_balancer_route_process_network_or_state(k8s_lab: su
     client = docker.from_env()
     assert client.containers.list(all=True, filters={"label": f"{LABEL_LAB}={LAB}"}) == []
     assert host_routes.installed() == []
+    assert host_routes.remove_refusals() == 0, "lab down left the refusal of unserved Services"
     assert client.networks.list(names=[cluster.network_name(LAB)]) == []
     assert [c.name for c in components if control_plane.running_pid(home, c)] == []
     running = subprocess.run(["pgrep", "-f", str(bin_dir())], capture_output=True, text=True, check=False)
