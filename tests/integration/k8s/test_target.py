@@ -141,7 +141,9 @@ def test_a_sidecar_whose_dial_hangs_is_still_switched_at_once(target: Kubernetes
     target._toxiproxy("toxiproxy-a", "POST", "/proxies", body)
     try:
         client = socket.create_connection((sidecar.host, 7999), timeout=5)
-        time.sleep(1)  # the proxy has accepted it and dials
+        pid = target.nodes.task_pid(*target._node_task("app-a"))
+        pending = f"nsenter -t {pid} -n ss -tn state syn-sent dst {blackhole}"
+        assert _until(lambda: blackhole in target.nodes.run(node, pending), 10), "the proxy is not dialling"
         started = time.monotonic()
         target.set_proxy_enabled("toxiproxy-a", "probe", False)
         assert "probe:disabled" in target.toxics("toxiproxy-a")
