@@ -54,6 +54,8 @@ class EdgeCanary:
         self._steerable()
         if slot != CANARY_SLOT:
             raise UsageError(f"the Kubernetes target has the canary slot only ({CANARY_SLOT}), not {slot}")
+        if self.variant_slots():
+            self.remove_variant(CANARY_SLOT)  # a stale one, left by a run killed while it started its canary
         app = self.apps.read_namespaced_deployment("agent360", self.namespace)
         template = self.apps.api_client.sanitize_for_serialization(app.spec.template)
         try:

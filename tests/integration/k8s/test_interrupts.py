@@ -1,6 +1,7 @@
 """No fault outlives a run on Kubernetes either: SIGINT or SIGTERM at seeded random moments of zone cuts in both
-isolation modes, and a SIGKILL under a zone cut then `chaos360 heal`, leave nothing in the cluster (filters,
-policies, frozen or scaled-down members, toxics, the cluster ledger)."""
+isolation modes, a canary, a rolling update and a link cut, and a SIGKILL under a zone cut then `chaos360 heal`,
+leave nothing in the cluster (filters, policies, frozen or scaled-down members, a canary, toxics, the cluster
+ledger)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 SEED = int(os.environ.get("CHAOS360_INTERRUPT_SEED", "360"))
 # redis-master-failover is left out: on the k8s lab it failed (timeouts after the failover) when run again and again
 # without a fresh lab; see the session note.
-TRIALS = (("zone-partition", "node"), ("zone-partition", "policy"))
+TRIALS = (("zone-partition", "node"), ("zone-partition", "policy"), ("canary-fault", "node"),
+          ("rolling-update", "node"), ("zone-redis-link-cut", "node"))
 ANCHORS = {"load.start": 0.9, "fault.inject": 3.0, "fault.heal": 1.5}  # a signal lands up to that long after it
 COUNT = 10
 IN_DEFAULT_RUN = 3  # the rest are marked k8s_long: `pytest -m k8s_long` runs them, CI stays within its time
