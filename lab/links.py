@@ -14,6 +14,10 @@ from kernel.target import ToxicSpec
 TOXIPROXY_TIMEOUT_S = 3.0
 
 
+class SidecarUnanswered(LabError):
+    """The sidecar's API did not answer (refused, timed out): not a refusal of the request itself."""
+
+
 class ToxiproxySidecars:
     """The Target's link operations, on sidecars the target's inventory names (role toxiproxy, port "api")."""
 
@@ -31,7 +35,7 @@ class ToxiproxySidecars:
         except urllib.error.HTTPError as error:
             raise LabError(f"toxiproxy {sidecar} {method} {path}: HTTP {error.code} {error.read()[:200]!r}") from None
         except OSError as error:
-            raise LabError(f"toxiproxy {sidecar} unreachable: {error}") from None
+            raise SidecarUnanswered(f"toxiproxy {sidecar} unreachable: {error}") from None
         return json.loads(raw) if raw else None
 
     def add_toxic(self, sidecar: str, proxy: str, toxic: ToxicSpec) -> str:

@@ -27,6 +27,7 @@ from kernel.inventory import Inventory, InventoryInstance
 from kernel.ledger import Ledger, Undo
 from kernel.waiting import wait_for
 from lab.k8s.access import ClusterAccess
+from lab.k8s.canary import SERVER as CANARY_SERVER
 from lab.k8s.canary import EdgeCanary
 from lab.k8s.cluster_ledger import ConfigMapLedgerStore
 from lab.k8s.node_faults import LabNodes
@@ -35,7 +36,7 @@ from lab.k8s.not_on_kubernetes import NotOnKubernetes
 from lab.k8s.rollout import DeploymentRollouts
 from lab.k8s.service_inventory import read_inventory
 from lab.k8s.sidecar_dials import dial_ender, pending_dials_ended
-from lab.links import ToxiproxySidecars
+from lab.links import SidecarUnanswered, ToxiproxySidecars
 from lab.readiness import Check
 
 INSTANCE_LABEL = "chaos360.io/instance"
@@ -251,7 +252,7 @@ class KubernetesTarget(ToxiproxySidecars, DeploymentRollouts, EdgeCanary, NotOnK
         try:
             super().set_proxy_enabled(sidecar, proxy, enabled)
             return
-        except LabError:
+        except SidecarUnanswered:
             if self.nodes is None:
                 raise
         with pending_dials_ended(self._dial_ender(sidecar)):
@@ -371,7 +372,7 @@ class KubernetesTarget(ToxiproxySidecars, DeploymentRollouts, EdgeCanary, NotOnK
                   for node, ready in self.replicas_ready().items()}
         if self.external_balancer is not None:
             with contextlib.suppress(OSError):
-                states.update({k: v for k, v in self.external_balancer.server_states().items() if k == "canary"})
+                states.update({k: v for k, v in self.external_balancer.server_states().items() if k == CANARY_SERVER})
         return states
 
     def repair_stale(self) -> list[str]:
