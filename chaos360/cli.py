@@ -160,6 +160,7 @@ def _cmd_heal(args: argparse.Namespace) -> int:
 def _heal_after_interrupt(lab_id: str, command: str | None, error: KeyboardInterrupt) -> int:
     """Whatever a signal cut short, every fault is undone and the load stopped before the process exits."""
     interrupts.note(getattr(error, "signame", "SIGINT"))
+    interrupts.forget_orphaned_modules()
     name = interrupts.received()
     with interrupts.shielded():
         print(f"chaos360: interrupted by {name}; healing (another Ctrl-C will not stop the heal)", file=sys.stderr,

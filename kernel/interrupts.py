@@ -107,3 +107,18 @@ def shielded() -> Iterator[None]:
     if deferred and not _state.shield_depth and _state.received is None:
         _state.received = deferred
         raise Interrupted(deferred)
+
+
+def forget_orphaned_modules() -> list[str]:
+    """An interrupt inside an import removes the package whose import failed but keeps the submodules it had already
+    imported; importing the package again would not attach them (`requests.exceptions` missing, so `import docker`
+    fails in the heal). Forget them, so the heal imports afresh; returns their names."""
+    orphans = [name for name in list(sys.modules) if "." in name and not _ancestors_loaded(name)]
+    for name in orphans:
+        sys.modules.pop(name, None)
+    return orphans
+
+
+def _ancestors_loaded(name: str) -> bool:
+    parts = name.split(".")
+    return all(".".join(parts[:depth]) in sys.modules for depth in range(1, len(parts)))
