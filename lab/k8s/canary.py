@@ -46,7 +46,10 @@ class EdgeCanary:
                              "Kubernetes lab's edge); this cluster has none known to chaos360")
 
     def variant_slots(self) -> list[int]:
-        found = self.apps.list_namespaced_deployment(self.namespace, label_selector=f"{FAULT_LABEL}=canary").items
+        """The canary's slot while its Deployment or its Service exists (a run killed between the two leaves one)."""
+        selector = f"{FAULT_LABEL}=canary"
+        found = (self.apps.list_namespaced_deployment(self.namespace, label_selector=selector).items
+                 or self.core.list_namespaced_service(self.namespace, label_selector=selector).items)
         return [CANARY_SLOT] if found else []
 
     def start_variant(self, slot: int, env: dict[str, str], zone: str = "a") -> str:

@@ -54,7 +54,7 @@ def fault_traces(target: KubernetesTarget) -> list[str]:
     found += [f"NetworkPolicy {name}" for name in target.isolation_policies()]
     found += [f"{node}: container {cid[:12]} frozen" for node, ids in paused_tasks(target).items() for cid in ids]
     found += [f"member {name} scaled to 0" for name in scaled_down(target)]
-    found += [f"canary deployment {CANARY} (slot {slot})" for slot in target.variant_slots()]
+    found += [f"canary {CANARY} (slot {slot}): its Deployment or Service" for slot in target.variant_slots()]
     found += canary_in_rotation(target)
     return found + toxic_leftovers(target.inventory, target) if _deployed(target) else found
 
