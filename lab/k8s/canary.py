@@ -11,17 +11,17 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from kernel import service_client
 from kernel.errors import LabError, UsageError
 from kernel.inventory import Inventory
 from kernel.target import CANARY_SLOT
 from kernel.waiting import poll_until, wait_for
 from lab import haproxy_admin
+from lab.k8s.edge import CANARY as SERVER
 from lab.k8s.manifests import CANARY_NODE_PORT
+from lab.k8s.rollout import APP_DEPLOYMENT
 
 CANARY = "agent360-canary"
 FAULT_LABEL = "chaos360.io/fault"
-SERVER = "canary"
 GONE_WAIT_S = 60.0
 START_WAIT_S = 120.0
 
@@ -53,13 +53,13 @@ class EdgeCanary:
         return [CANARY_SLOT] if found else []
 
     def start_variant(self, slot: int, env: dict[str, str], zone: str = "a") -> str:
-        """The canary's pod in `zone`, Ready; returns its address (the balancer does not send to it yet)."""
+        """The canary's pod in `zone`; returns its address once it has one (the balancer does not send to it yet)."""
         self._steerable()
         if slot != CANARY_SLOT:
             raise UsageError(f"the Kubernetes target has the canary slot only ({CANARY_SLOT}), not {slot}")
         if self.variant_slots():
             self.remove_variant(CANARY_SLOT)  # a stale one, left by a run killed while it started its canary
-        app = self.apps.read_namespaced_deployment("agent360", self.namespace)
+        app = self.apps.read_namespaced_deployment(APP_DEPLOYMENT, self.namespace)
         template = self.apps.api_client.sanitize_for_serialization(app.spec.template)
         try:
             self.apps.create_namespaced_deployment(self.namespace, canary_deployment(template, env, zone))
@@ -69,9 +69,7 @@ class EdgeCanary:
         pod = poll_until(self._canary_pod, lambda p: p is not None and bool(p.status.pod_ip), START_WAIT_S, 1.0)
         if pod is None or not pod.status.pod_ip:
             raise LabError(f"the canary's pod has no address within {START_WAIT_S:.0f} s")
-        url = f"http://{pod.status.pod_ip}:8080"
-        wait_for(lambda: _answers(url), START_WAIT_S, "the canary ready")
-        return url
+        return f"http://{pod.status.pod_ip}:8080"
 
     def _canary_pod(self) -> Any:
         pods = [p for p in self.core.list_namespaced_pod(self.namespace, label_selector=f"app={CANARY}").items
@@ -142,9 +140,3 @@ def canary_service() -> dict[str, Any]:
             "spec": {"type": "NodePort", "selector": {"app": CANARY}, "externalTrafficPolicy": "Cluster",
                      "ports": [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": CANARY_NODE_PORT}]}}
 
-
-def _answers(url: str) -> bool:
-    try:
-        return service_client.request("GET", f"{url}/ready").status == 200
-    except OSError:
-        return False

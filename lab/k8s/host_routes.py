@@ -92,14 +92,15 @@ def remove_refusals() -> int:
 
 
 def _iptables(*args: str) -> str:
-    result = subprocess.run(["iptables", *args], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise LabError(f"iptables {' '.join(args)}: {result.stderr.strip()}")
-    return result.stdout
+    return _run("iptables", *args)
 
 
 def _ip(*args: str) -> str:
-    result = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    return _run("ip", *args)
+
+
+def _run(tool: str, *args: str) -> str:
+    result = subprocess.run([tool, *args], capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise LabError(f"ip {' '.join(args)}: {result.stderr.strip()}")
+        raise LabError(f"{tool} {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout

@@ -11,6 +11,7 @@ from kubernetes.client.exceptions import ApiException
 from kernel.errors import LabError
 from kernel.target import RolloutState
 from kernel.waiting import poll_until
+from lab.k8s.service_inventory import APP_SELECTOR, pod_ready
 
 APP_DEPLOYMENT = "agent360"
 RESTARTED_AT = "chaos360.io/restartedAt"
@@ -35,7 +36,7 @@ class DeploymentRollouts:
 
     def rollout_state(self) -> RolloutState:
         deployment = self.apps.read_namespaced_deployment(APP_DEPLOYMENT, self.namespace)
-        pods = self.core.list_namespaced_pod(self.namespace, label_selector="app=agent360").items
+        pods = self.core.list_namespaced_pod(self.namespace, label_selector=APP_SELECTOR).items
         return judge_rollout(deployment, pods)
 
     def await_rollout(self, timeout_s: float = ROLLOUT_WAIT_S) -> RolloutState:
@@ -53,7 +54,7 @@ def judge_rollout(deployment: Any, pods: list[Any]) -> RolloutState:
     spec, status = deployment.spec, deployment.status
     desired = int(spec.replicas or 0)
     live = [p for p in pods if p.metadata.deletion_timestamp is None]
-    serving = sum(1 for p in live if _ready(p))
+    serving = sum(1 for p in live if pod_ready(p))
     leaving = tuple(sorted(p.metadata.name for p in pods if p.metadata.deletion_timestamp is not None))
     done = ((status.observed_generation or 0) >= (deployment.metadata.generation or 0)
             and (status.updated_replicas or 0) == desired and (status.available_replicas or 0) == desired
@@ -61,6 +62,3 @@ def judge_rollout(deployment: Any, pods: list[Any]) -> RolloutState:
     return RolloutState(desired=desired, updated=int(status.updated_replicas or 0), serving=serving,
                         leaving=leaving, done=done)
 
-
-def _ready(pod: Any) -> bool:
-    return {c.type: c.status for c in pod.status.conditions or []}.get("Ready") == "True"

@@ -18,6 +18,10 @@ PROFILE = "k8s"
 APP_PORTS, SIDECAR_PORTS = {"http": 8080}, {"api": 8474}
 
 
+def pod_ready(pod: Any) -> bool:
+    return {c.type: c.status for c in pod.status.conditions or []}.get("Ready") == "True"
+
+
 def read_inventory(core: Any, namespace: str, lab_id: str, settings: dict[str, str | int],
                    balancer: InventoryInstance | None = None) -> Inventory:
     """LabError when a part the guide names is missing from the namespace. `balancer`: the load balancer in front

@@ -34,7 +34,7 @@ from lab.k8s.node_faults import LabNodes
 from lab.k8s.node_repair import DAEMONS, restart_network_daemons, stale_nodes
 from lab.k8s.not_on_kubernetes import NotOnKubernetes
 from lab.k8s.rollout import DeploymentRollouts
-from lab.k8s.service_inventory import read_inventory
+from lab.k8s.service_inventory import APP_SELECTOR, pod_ready, read_inventory
 from lab.k8s.sidecar_dials import dial_ender, pending_dials_ended
 from lab.links import SidecarUnanswered, ToxiproxySidecars
 from lab.readiness import Check
@@ -133,7 +133,7 @@ class KubernetesTarget(ToxiproxySidecars, DeploymentRollouts, EdgeCanary, NotOnK
         role, _, zone = name.rpartition("-")
         if role == "app":
             zones = self.node_zones()
-            found = [p for p in self.pods("app=agent360") if zones.get(p.spec.node_name or "") == zone]
+            found = [p for p in self.pods(APP_SELECTOR) if zones.get(p.spec.node_name or "") == zone]
         else:
             found = self.pods(f"{INSTANCE_LABEL}={name}")
         if not found:
@@ -392,9 +392,9 @@ class KubernetesTarget(ToxiproxySidecars, DeploymentRollouts, EdgeCanary, NotOnK
     def replicas_ready(self) -> dict[str, bool]:
         """Node -> whether an app replica on it is Ready."""
         found: dict[str, bool] = {}
-        for pod in self.pods("app=agent360"):
+        for pod in self.pods(APP_SELECTOR):
             node = pod.spec.node_name or ""
-            found[node] = found.get(node, False) or _is_ready(pod)
+            found[node] = found.get(node, False) or pod_ready(pod)
         return found
 
     # --- state ---------------------------------------------------------------------------------------------------
@@ -424,7 +424,7 @@ class KubernetesTarget(ToxiproxySidecars, DeploymentRollouts, EdgeCanary, NotOnK
         for pod in self.pods():
             if is_runner(pod):
                 continue  # the harness's own runs (a drill that failed is a finding, not an unready service)
-            if not _is_ready(pod) and pod.status.phase != "Succeeded":
+            if not pod_ready(pod) and pod.status.phase != "Succeeded":
                 found.append(f"pod {pod.metadata.name} not ready ({pod.status.phase})")
         found += short_workloads("statefulset", self.apps.list_namespaced_stateful_set(self.namespace).items)
         found += short_workloads("deployment", self.apps.list_namespaced_deployment(self.namespace).items)
@@ -458,10 +458,6 @@ def short_workloads(kind: str, workloads: list[Any]) -> list[str]:
 def is_runner(pod: Any) -> bool:
     """A pod of the harness's own (a drill or game-day Job): outside every fault and every readiness judgement."""
     return (pod.metadata.labels or {}).get(ROLE_LABEL) == RUNNER_ROLE
-
-
-def _is_ready(pod: Any) -> bool:
-    return {c.type: c.status for c in pod.status.conditions or []}.get("Ready") == "True"
 
 
 def isolation_policy(zone: str, pod_cidrs: list[str]) -> dict[str, Any]:
